@@ -75,3 +75,6 @@ class Digest:
     source: str
     date_source: DateSource
     papers: tuple[Paper, ...] = field(default_factory=tuple)
+    # Public web address of the post, when the source knows one; renderers link
+    # to it after a cut summary.
+    url: str | None = None
