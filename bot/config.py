@@ -38,9 +38,10 @@ class ChannelConfig:
 
 @dataclass(frozen=True)
 class SlackConfig:
-    bot_token: str | None = None
-    app_token: str | None = None
-    signing_secret: str | None = None
+    # Secrets stay out of repr() so that no log line or traceback can print them.
+    bot_token: str | None = field(default=None, repr=False)
+    app_token: str | None = field(default=None, repr=False)
+    signing_secret: str | None = field(default=None, repr=False)
     api_url: str = "https://slack.com/api/"
     mode: str = "socket"
     # Slack allows about one message per second per channel.
@@ -49,7 +50,7 @@ class SlackConfig:
 
 @dataclass(frozen=True)
 class DiscordConfig:
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
     application_id: str | None = None
     api_base: str = "https://discord.com/api/v10"
     # Discord allows about five messages per five seconds per channel.
@@ -113,3 +114,11 @@ class Config:
 
     def channels_for(self, platform: Platform) -> tuple[ChannelConfig, ...]:
         return tuple(channel for channel in self.channels if channel.platform is platform)
+
+
+class ConfigError(Exception):
+    """Raised with every problem found in a config file, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems

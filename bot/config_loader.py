@@ -1,0 +1,682 @@
+"""Turn a YAML config file into a validated `Config`.
+
+The key table `SCHEMA` is the single description of every key: the loader validates
+against it and the configuration reference in the READMEs is checked against it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import re
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from croniter import croniter
+
+from bot.config import (
+    ChannelConfig,
+    Config,
+    ConfigError,
+    DeliveryConfig,
+    DiscordConfig,
+    EditPolicy,
+    HealthConfig,
+    Platform,
+    ScheduleConfig,
+    SlackConfig,
+    SourceConfig,
+)
+from bot.i18n import SUPPORTED_LOCALES
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_SLACK_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
+_DISCORD_SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
+_MAX_CONFIG_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MissingEnv:
+    """A `${VAR}` reference whose variable is not set."""
+
+    variable: str
+
+
+class _Invalid(ValueError):
+    """A value that does not fit its key; the text says what was expected."""
+
+
+# --- Value converters: each takes the YAML value and returns the typed value or raises ---
+
+
+def _str(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _Invalid(f"expected a string, got {_describe(value)}")
+    text = str(value).strip()
+    if not text:
+        raise _Invalid("expected a non-empty string")
+    return text
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"expected true or false, got {_describe(value)}")
+    return value
+
+
+def _number(minimum: float, *, integer: bool = False) -> Callable[[Any], float]:
+    def convert(value: Any) -> float:
+        wrong_type = isinstance(value, bool) or not isinstance(value, int | float)
+        if wrong_type or (integer and not isinstance(value, int)):
+            kind = "an integer" if integer else "a number"
+            raise _Invalid(f"expected {kind} >= {minimum:g}, got {_describe(value)}")
+        if value < minimum:
+            raise _Invalid(f"expected a value >= {minimum:g}, got {value}")
+        return value
+
+    return convert
+
+
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        if value not in choices:
+            expected = " or ".join(f'"{choice}"' for choice in choices)
+            raise _Invalid(f"expected {expected}, got {_describe(value)}")
+        return value
+
+    return convert
+
+
+def _time_of_day(value: Any) -> dt.time:
+    # YAML 1.1 reads an unquoted 08:30 as the sexagesimal integer 510.
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        return dt.time(value // 60, value % 60)
+    try:
+        return dt.time.fromisoformat(_str(value))
+    except ValueError:
+        raise _Invalid(f'expected a time of day such as "08:30", got {_describe(value)}') from None
+
+
+def _zone(value: Any) -> str:
+    name = _str(value)
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise _Invalid(f'expected an IANA time zone such as "Asia/Seoul", got "{name}"') from None
+    return name
+
+
+def _cron(value: Any) -> str:
+    expression = _str(value)
+    if not croniter.is_valid(expression):
+        raise _Invalid(f'expected a cron expression such as "30 8 * * *", got "{expression}"')
+    return expression
+
+
+def _locale(value: Any) -> str:
+    return _choice(*SUPPORTED_LOCALES)(value)
+
+
+def _url(value: Any) -> str:
+    text = _str(value)
+    if not re.match(r"^https?://[^\s/]+", text):
+        raise _Invalid(f'expected an http(s) URL, got "{text}"')
+    return text
+
+
+def _path(value: Any) -> Path:
+    return Path(_str(value))
+
+
+# --- The key table ---
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """One config key: its converter, default, an example and what it sets."""
+
+    name: str
+    convert: Callable[[Any], Any]
+    default: Any
+    example: str
+    help: str
+    secret: bool = False
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    name: str
+    target: type
+    keys: tuple[KeySpec, ...]
+    help: str
+
+
+SCHEMA: tuple[SectionSpec, ...] = (
+    SectionSpec(
+        "",
+        Config,
+        (
+            KeySpec(
+                "locale", _locale, "ko", "ko", "Language of every message the bot writes: ko or en."
+            ),
+            KeySpec(
+                "state_path",
+                _path,
+                Path("paperbot.sqlite3"),
+                "paperbot.sqlite3",
+                "SQLite file for the archive and the delivery ledger.",
+            ),
+            KeySpec(
+                "admin_channel",
+                _str,
+                None,
+                "ops",
+                "Name of a channel (from `channels`) that receives operator notices.",
+            ),
+        ),
+        "Top-level keys.",
+    ),
+    SectionSpec(
+        "source",
+        SourceConfig,
+        (
+            KeySpec(
+                "kind",
+                _choice("folder", "http"),
+                "folder",
+                "folder",
+                "Where digests come from: a local folder or an HTTP URL template.",
+            ),
+            KeySpec(
+                "path",
+                _path,
+                None,
+                "../examples/digests",
+                "Folder of markdown posts (kind folder), such as a clone of a Jekyll _posts/.",
+            ),
+            KeySpec(
+                "pattern",
+                _str,
+                "{date}-*.md",
+                "{date}-daily-papers-*.md",
+                "File-name glob in the folder; {date} is YYYY-MM-DD, {yyyymmdd} has no dashes.",
+            ),
+            KeySpec(
+                "url",
+                _url,
+                None,
+                "https://example.org/_posts/{date}-daily-papers-{yyyymmdd}.md",
+                "URL template of the raw post (kind http), with the same placeholders.",
+            ),
+            KeySpec(
+                "title_pattern",
+                _str,
+                None,
+                "^Daily Papers",
+                "Regular expression on the front-matter title that picks the series.",
+            ),
+            KeySpec(
+                "max_bytes",
+                _number(1, integer=True),
+                5 * 1024 * 1024,
+                "5242880",
+                "Largest digest accepted, in bytes.",
+            ),
+            KeySpec(
+                "timeout_seconds", _number(0.1), 30.0, "30", "HTTP timeout per request, in seconds."
+            ),
+        ),
+        "The day's digest.",
+    ),
+    SectionSpec(
+        "schedule",
+        ScheduleConfig,
+        (
+            KeySpec(
+                "time",
+                _time_of_day,
+                dt.time(8, 30),
+                '"08:30"',
+                "Daily posting time, local to `timezone`.",
+            ),
+            KeySpec(
+                "cron", _cron, None, '"30 8 * * 1-5"', "Cron expression; replaces `time` when set."
+            ),
+            KeySpec(
+                "timezone", _zone, "Asia/Seoul", "Asia/Seoul", "IANA time zone of the schedule."
+            ),
+            KeySpec(
+                "poll_interval_minutes",
+                _number(0.1),
+                10.0,
+                "10",
+                "Minutes between checks while today's digest is not published yet.",
+            ),
+            KeySpec(
+                "deadline",
+                _time_of_day,
+                dt.time(12, 0),
+                '"12:00"',
+                "Local time after which the bot stops waiting for today's digest.",
+            ),
+            KeySpec(
+                "grace_minutes",
+                _number(0),
+                240.0,
+                "240",
+                "A bot started this many minutes after the scheduled time still posts today.",
+            ),
+        ),
+        "When the daily post runs.",
+    ),
+    SectionSpec(
+        "slack",
+        SlackConfig,
+        (
+            KeySpec(
+                "bot_token", _str, None, "${SLACK_BOT_TOKEN}", "Bot token (xoxb-…).", secret=True
+            ),
+            KeySpec(
+                "app_token",
+                _str,
+                None,
+                "${SLACK_APP_TOKEN}",
+                "App-level token (xapp-…) for Socket Mode.",
+                secret=True,
+            ),
+            KeySpec(
+                "signing_secret",
+                _str,
+                None,
+                "${SLACK_SIGNING_SECRET}",
+                "Signing secret, needed in HTTP mode only.",
+                secret=True,
+            ),
+            KeySpec(
+                "api_url",
+                _url,
+                "https://slack.com/api/",
+                "https://slack.com/api/",
+                "Web API base URL (GovSlack, a proxy, or a test server).",
+            ),
+            KeySpec(
+                "mode",
+                _choice("socket", "http"),
+                "socket",
+                "socket",
+                "How slash commands arrive: Socket Mode or HTTP requests.",
+            ),
+            KeySpec(
+                "min_interval_seconds",
+                _number(0),
+                1.0,
+                "1.0",
+                "Minimum seconds between two messages to one channel.",
+            ),
+        ),
+        "Slack workspace.",
+    ),
+    SectionSpec(
+        "discord",
+        DiscordConfig,
+        (
+            KeySpec("token", _str, None, "${DISCORD_BOT_TOKEN}", "Bot token.", secret=True),
+            KeySpec(
+                "application_id",
+                _str,
+                None,
+                "123456789012345678",
+                "Application id, used for the invite URL and command sync.",
+            ),
+            KeySpec(
+                "api_base",
+                _url,
+                "https://discord.com/api/v10",
+                "https://discord.com/api/v10",
+                "REST API base URL (a REST proxy or a test server).",
+            ),
+            KeySpec(
+                "burst",
+                _number(1, integer=True),
+                5,
+                "5",
+                "Messages allowed per window per channel.",
+            ),
+            KeySpec("per_seconds", _number(0), 5.0, "5.0", "Length of that window, in seconds."),
+        ),
+        "Discord bot.",
+    ),
+    SectionSpec(
+        "delivery",
+        DeliveryConfig,
+        (
+            KeySpec(
+                "max_retries",
+                _number(0, integer=True),
+                5,
+                "5",
+                "Retries of one message after 429, 5xx or a network error.",
+            ),
+            KeySpec(
+                "request_timeout_seconds",
+                _number(0.1),
+                30.0,
+                "30",
+                "Timeout of one platform request, in seconds.",
+            ),
+        ),
+        "Posting behaviour.",
+    ),
+    SectionSpec(
+        "health",
+        HealthConfig,
+        (
+            KeySpec(
+                "host", _str, "127.0.0.1", "0.0.0.0", "Address of the health and metrics server."
+            ),
+            KeySpec(
+                "port",
+                _number(0, integer=True),
+                8080,
+                "8080",
+                "Port of that server; the PORT environment variable wins when set.",
+            ),
+        ),
+        "Health and metrics server.",
+    ),
+)
+
+CHANNEL_KEYS: tuple[KeySpec, ...] = (
+    KeySpec(
+        "name", _str, None, "papers", "Your label for the channel, used by --channel and logs."
+    ),
+    KeySpec("platform", _choice("slack", "discord"), None, "slack", "slack or discord."),
+    KeySpec(
+        "id",
+        _str,
+        None,
+        "C0123456789",
+        "Platform channel id: C… on Slack, a numeric snowflake on Discord.",
+    ),
+    KeySpec("header", _bool, True, "true", "Post a header message before the papers."),
+    KeySpec(
+        "thread", _bool, False, "false", "Post the papers as replies in a thread under the header."
+    ),
+    KeySpec("locale", _locale, None, "en", "Overrides the top-level locale for this channel."),
+    KeySpec(
+        "on_edit",
+        _choice("ignore", "update"),
+        "ignore",
+        "update",
+        "What to do when a posted digest is edited: ignore it or edit the messages.",
+    ),
+    KeySpec("empty_day_note", _bool, False, "true", 'Post a short "no papers today" note.'),
+)
+
+
+# --- YAML with line numbers ---
+
+
+def _compose(text: str) -> tuple[Any, dict[str, int]]:
+    """Parse YAML and return the data and the 1-based line of each key path."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}
+        data = loader.construct_document(node)
+    finally:
+        loader.dispose()
+    lines: dict[str, int] = {}
+    _record_lines(node, "", lines)
+    return data, lines
+
+
+def _record_lines(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            child = f"{path}.{key_node.value}" if path else str(key_node.value)
+            _record_lines(value_node, child, lines)
+            lines[child] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record_lines(item, f"{path}[{index}]", lines)
+
+
+def _interpolate(value: Any, environ: os._Environ[str] | dict[str, str]) -> Any:
+    """Replace `${VAR}` and `${VAR:-default}` in a string; MissingEnv when VAR is unset."""
+    if not isinstance(value, str):
+        return value
+    missing: list[str] = []
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in environ and environ[name] != "":
+            return environ[name]
+        if default is not None:
+            return default
+        missing.append(name)
+        return ""
+
+    result = _ENV_REFERENCE.sub(substitute, value)
+    return MissingEnv(missing[0]) if missing else result
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+# --- Building the Config ---
+
+
+class _Builder:
+    def __init__(self, path: Path, lines: dict[str, int], environ: dict[str, str]) -> None:
+        self.path = path
+        self.lines = lines
+        self.environ = environ
+        self.problems: list[str] = []
+        self.missing_secrets: dict[str, str] = {}
+
+    def problem(self, key_path: str, message: str) -> None:
+        line = self.lines.get(key_path)
+        where = f"{self.path}:{line}" if line else str(self.path)
+        self.problems.append(f"{where}: {key_path or 'top level'}: {message}")
+
+    def section(
+        self, data: Any, key_path: str, keys: tuple[KeySpec, ...], siblings: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        """Convert one mapping against its key table; return the converted keyword arguments."""
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            self.problem(key_path, f"expected a mapping of keys, got {_describe(data)}")
+            return {}
+        known = {spec.name: spec for spec in keys}
+        values: dict[str, Any] = {}
+        for name, raw in data.items():
+            child = f"{key_path}.{name}" if key_path else name
+            spec = known.get(name)
+            if spec is None:
+                expected = ", ".join([*known, *siblings])
+                self.problem(child, f"unknown key; expected one of: {expected}")
+                continue
+            converted = self.value(child, spec, raw)
+            if converted is not _SKIP:
+                values[name] = converted
+        return values
+
+    def value(self, key_path: str, spec: KeySpec, raw: Any) -> Any:
+        value = _interpolate(raw, self.environ)
+        if isinstance(value, MissingEnv):
+            if spec.secret:
+                self.missing_secrets[key_path] = value.variable
+            else:
+                self.problem(key_path, f"environment variable {value.variable} is not set")
+            return _SKIP
+        if value is None and spec.default is None:
+            return _SKIP
+        try:
+            return spec.convert(value)
+        except _Invalid as error:
+            self.problem(key_path, str(error))
+            return _SKIP
+
+
+_SKIP = object()
+_TOP_LEVEL_SECTIONS = {spec.name for spec in SCHEMA if spec.name} | {"channels"}
+
+
+def build_config(
+    path: Path, *, require_tokens: bool = True, environ: dict[str, str] | None = None
+) -> Config:
+    """Read, interpolate and validate a YAML config file.
+
+    Args:
+        path: the YAML file; relative paths inside it are resolved against its folder.
+        require_tokens: whether a platform that has channels must have its token. A dry
+            run passes False, so it works without any secret set.
+        environ: variables for `${VAR}` references; defaults to the process environment.
+
+    Raises:
+        ConfigError: with every problem found, each naming the file, line and key.
+    """
+    data, lines = _read_yaml(path)
+    builder = _Builder(path, lines, dict(os.environ if environ is None else environ))
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}: expected a mapping of top-level keys, got {_describe(data)}"])
+
+    top_keys = next(spec.keys for spec in SCHEMA if not spec.name)
+    top_only = {key: value for key, value in data.items() if key not in _TOP_LEVEL_SECTIONS}
+    top = builder.section(top_only, "", top_keys, siblings=tuple(sorted(_TOP_LEVEL_SECTIONS)))
+    sections = {
+        spec.name: spec.target(**builder.section(data.get(spec.name), spec.name, spec.keys))
+        for spec in SCHEMA
+        if spec.name
+    }
+    channels = _build_channels(builder, data.get("channels"))
+    config = Config(path=path, channels=channels, **sections, **top)
+    config = _resolve_paths(config)
+    _check_cross_references(builder, config, require_tokens)
+    if builder.problems:
+        raise ConfigError(builder.problems)
+    return config
+
+
+def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
+    try:
+        if path.stat().st_size > _MAX_CONFIG_BYTES:
+            raise ConfigError([f"{path}: file is larger than 1 MiB; is this the right file?"])
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"{path}: file not found; pass --config with the path of your config"]
+        ) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            [f"{path}: not UTF-8 text (byte {error.start}); save it as UTF-8"]
+        ) from None
+    except OSError as error:
+        raise ConfigError([f"{path}: cannot read: {error.strerror}"]) from None
+    try:
+        return _compose(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        reason = getattr(error, "problem", None) or "invalid YAML"
+        raise ConfigError([f"{where}: invalid YAML: {reason}"]) from None
+
+
+def _build_channels(builder: _Builder, data: Any) -> tuple[ChannelConfig, ...]:
+    if data is None:
+        return ()
+    if not isinstance(data, list):
+        builder.problem("channels", f"expected a list of channels, got {_describe(data)}")
+        return ()
+    channels = []
+    for index, item in enumerate(data):
+        key_path = f"channels[{index}]"
+        values = builder.section(item, key_path, CHANNEL_KEYS)
+        if not isinstance(item, dict):
+            continue
+        missing = [key for key in ("name", "platform", "id") if key not in item]
+        for key in missing:
+            builder.problem(key_path, f'missing required key "{key}"')
+        if missing or len(values) < 3 or not {"name", "platform", "id"} <= values.keys():
+            continue
+        values["platform"] = Platform(values["platform"])
+        values["on_edit"] = EditPolicy(values.get("on_edit", "ignore"))
+        if _check_channel_id(builder, key_path, values["platform"], values["id"]):
+            channels.append(ChannelConfig(**values))
+    return tuple(channels)
+
+
+def _check_channel_id(
+    builder: _Builder, key_path: str, platform: Platform, channel_id: str
+) -> bool:
+    pattern, expected = {
+        Platform.SLACK: (_SLACK_CHANNEL_ID, 'a Slack channel id such as "C0123456789"'),
+        Platform.DISCORD: (_DISCORD_SNOWFLAKE, "a Discord channel id of 15 to 21 digits"),
+    }[platform]
+    if pattern.match(channel_id):
+        return True
+    builder.problem(f"{key_path}.id", f'expected {expected}, got "{channel_id}"')
+    return False
+
+
+def _resolve_paths(config: Config) -> Config:
+    base = config.path.parent
+    source = config.source
+    if source.path is not None and not source.path.is_absolute():
+        source = dataclasses.replace(source, path=base / source.path)
+    state = config.state_path if config.state_path.is_absolute() else base / config.state_path
+    return dataclasses.replace(config, source=source, state_path=state)
+
+
+def _check_cross_references(builder: _Builder, config: Config, require_tokens: bool) -> None:
+    names = [channel.name for channel in config.channels]
+    for name in sorted({name for name in names if names.count(name) > 1}):
+        builder.problem(
+            "channels", f'channel name "{name}" is used more than once; names must be unique'
+        )
+    if config.admin_channel and config.admin_channel not in names:
+        builder.problem("admin_channel", f'no channel is named "{config.admin_channel}"')
+    if config.source.kind == "folder" and config.source.path is None:
+        builder.problem("source.path", "missing; set the folder that holds the digest posts")
+    if config.source.kind == "http" and config.source.url is None:
+        builder.problem("source.url", "missing; set the URL template of the raw digest post")
+    if require_tokens:
+        _check_tokens(builder, config)
+
+
+_REQUIRED_TOKENS = {
+    Platform.SLACK: ("slack.bot_token", lambda config: config.slack.bot_token),
+    Platform.DISCORD: ("discord.token", lambda config: config.discord.token),
+}
+
+
+def _check_tokens(builder: _Builder, config: Config) -> None:
+    """A token is required only for a platform that has channels."""
+    for platform, (key_path, read) in _REQUIRED_TOKENS.items():
+        if not config.channels_for(platform) or read(config):
+            continue
+        variable = builder.missing_secrets.get(key_path)
+        if variable:
+            builder.problem(
+                key_path, f"environment variable {variable} is not set; export it before starting"
+            )
+        else:
+            builder.problem(
+                key_path, f"missing; {platform} channels are configured, so a token is required"
+            )
