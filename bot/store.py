@@ -1,0 +1,573 @@
+"""SQLite store (aiosqlite, WAL): digests, papers with full-text search, ledger, caches.
+
+All SQL of the bot lives here, so a PostgreSQL store can replace this module without
+touching its callers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot import search
+from bot.clock import Clock, SystemClock
+from bot.digest.model import Bullet, DateSource, Digest, Link, LinkKind, Paper, Section
+from bot.ledger import DeliveryRecord, DeliveryStatus
+from bot.search import SearchHit, Suggestion
+from bot.store_migrations import LATEST_VERSION, MIGRATIONS
+
+_log = logging.getLogger(__name__)
+
+# Milliseconds a connection waits for another process's write lock before failing.
+BUSY_TIMEOUT_MS = 5000
+
+# bm25 column weights for (arxiv_id, title, body): an id or title hit outranks body text.
+_BM25_WEIGHTS = (50.0, 10.0, 1.0)
+# Score of a hit whose arXiv id was typed in the query; bm25 scores stay far below it.
+_EXACT_ID_SCORE = 1e6
+# Bonus that lifts a paper whose title contains every query term above body-only hits.
+_TITLE_BONUS = 1000.0
+
+
+class SaveOutcome(enum.StrEnum):
+    NEW = "new"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class Appearance:
+    """One listing of a paper in a digest."""
+
+    arxiv_id: str
+    date: dt.date
+    number: int
+    source: str
+    digest_title: str
+
+
+@dataclass(frozen=True)
+class CachedMetadata:
+    """arXiv metadata stored by an earlier lookup."""
+
+    arxiv_id: str
+    metadata: dict[str, Any]
+    fetched_at: dt.datetime
+
+
+class Store:
+    """The bot's state in one SQLite database; create it with `await Store.open(path)`."""
+
+    def __init__(self, connection: aiosqlite.Connection, clock: Clock) -> None:
+        self._db = connection
+        self._clock = clock
+
+    @classmethod
+    async def open(cls, path: str | Path, *, clock: Clock | None = None) -> Store:
+        """Open (creating if needed) the database at `path` and migrate it to the latest schema.
+
+        `":memory:"` opens a private in-memory database, which has no WAL journal.
+        """
+        connection = await aiosqlite.connect(str(path), isolation_level=None)
+        try:
+            await _configure(connection)
+            await migrate(connection)
+            store = cls(connection, clock or SystemClock())
+            await store._index_unindexed_papers()
+        except BaseException:
+            await connection.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        """Close the connection; the store is unusable afterwards."""
+        await self._db.close()
+
+    def ledger(self) -> SqliteLedger:
+        """Return the delivery ledger kept in this database."""
+        return SqliteLedger(self._db)
+
+    async def journal_mode(self) -> str:
+        """Return SQLite's journal mode (`wal` for a file database)."""
+        row = await _one(self._db, "PRAGMA journal_mode")
+        return str(row[0])
+
+    async def size_bytes(self) -> int:
+        """Return the size of the database in bytes (page count times page size)."""
+        pages = await _one(self._db, "PRAGMA page_count")
+        page_size = await _one(self._db, "PRAGMA page_size")
+        return int(pages[0]) * int(page_size[0])
+
+    # Digests and papers
+
+    async def save_digest(self, digest: Digest, content_hash: str) -> SaveOutcome:
+        """Store `digest` keyed by (date, source); saving the same content again does nothing.
+
+        A changed digest replaces that day's appearances. A paper's own row (title, text,
+        search index) follows its most recent digest, so an older digest saved later does
+        not overwrite newer text.
+        """
+        row = await _one(
+            self._db,
+            "SELECT id, content_hash FROM digests WHERE date = ? AND source = ?",
+            (digest.date.isoformat(), digest.source),
+        )
+        if row is not None and row[1] == content_hash:
+            return SaveOutcome.UNCHANGED
+
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            digest_id = await self._write_digest_row(digest, content_hash, row)
+            for paper in digest.papers:
+                await self._upsert_paper(paper, digest.date)
+            await self._db.executemany(
+                "INSERT INTO appearances (digest_id, number, arxiv_id, paper_json)"
+                " VALUES (?, ?, ?, ?)",
+                [(digest_id, p.number, p.arxiv_id, _paper_json(p)) for p in digest.papers],
+            )
+            await self._db.execute("COMMIT")
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+
+        outcome = SaveOutcome.NEW if row is None else SaveOutcome.CHANGED
+        _log.debug("digest %s (%s) saved: %s", digest.date, digest.source, outcome)
+        return outcome
+
+    async def _write_digest_row(
+        self, digest: Digest, content_hash: str, existing: Sequence[Any] | None
+    ) -> int:
+        loaded_at = self._clock.now().isoformat()
+        values = (digest.title, digest.date_source.value, digest.url, content_hash, loaded_at)
+        if existing is None:
+            cursor = await self._db.execute(
+                "INSERT INTO digests (title, date_source, url, content_hash, loaded_at, date,"
+                " source) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (*values, digest.date.isoformat(), digest.source),
+            )
+            return int(cursor.lastrowid or 0)
+
+        digest_id = int(existing[0])
+        await self._db.execute(
+            "UPDATE digests SET title = ?, date_source = ?, url = ?, content_hash = ?,"
+            " loaded_at = ? WHERE id = ?",
+            (*values, digest_id),
+        )
+        await self._db.execute("DELETE FROM appearances WHERE digest_id = ?", (digest_id,))
+        return digest_id
+
+    async def _upsert_paper(self, paper: Paper, date: dt.date) -> None:
+        row = await _one(
+            self._db, "SELECT id, last_date FROM papers WHERE arxiv_id = ?", (paper.arxiv_id,)
+        )
+        if row is not None and row[1] > date.isoformat():
+            return
+
+        paper_json = _paper_json(paper)
+        if row is None:
+            cursor = await self._db.execute(
+                "INSERT INTO papers (arxiv_id, title, paper_json, last_date) VALUES (?, ?, ?, ?)",
+                (paper.arxiv_id, paper.title, paper_json, date.isoformat()),
+            )
+            paper_row = int(cursor.lastrowid or 0)
+        else:
+            paper_row = int(row[0])
+            await self._db.execute(
+                "UPDATE papers SET title = ?, paper_json = ?, last_date = ? WHERE id = ?",
+                (paper.title, paper_json, date.isoformat(), paper_row),
+            )
+            await self._db.execute("DELETE FROM paper_search WHERE rowid = ?", (paper_row,))
+        await self._index_paper(paper_row, paper)
+
+    async def _index_paper(self, paper_row: int, paper: Paper) -> None:
+        await self._db.execute(
+            "INSERT INTO paper_search (rowid, arxiv_id, title, body) VALUES (?, ?, ?, ?)",
+            (
+                paper_row,
+                search.index_text(paper.arxiv_id),
+                search.index_text(paper.title),
+                search.index_text(_body_text(paper)),
+            ),
+        )
+
+    async def _index_unindexed_papers(self) -> None:
+        """Index papers that have no search row, such as those from before schema 3."""
+        rows = await _all(
+            self._db,
+            "SELECT id, paper_json FROM papers WHERE id NOT IN (SELECT rowid FROM paper_search)",
+        )
+        if not rows:
+            return
+        await self._db.execute("BEGIN IMMEDIATE")
+        for paper_row, paper_json in rows:
+            await self._index_paper(int(paper_row), _paper_from_json(paper_json))
+        await self._db.execute("COMMIT")
+        _log.info("indexed %d papers for search", len(rows))
+
+    async def digest_for(self, date: dt.date, source: str | None = None) -> Digest | None:
+        """Rebuild the digest of `date` as saved, or None.
+
+        With several series on one date and no `source`, the one saved first is returned.
+        """
+        sql = "SELECT id, date, source, title, date_source, url FROM digests WHERE date = ?"
+        params: tuple[Any, ...] = (date.isoformat(),)
+        if source is not None:
+            sql += " AND source = ?"
+            params += (source,)
+        row = await _one(self._db, sql + " ORDER BY id LIMIT 1", params)
+        if row is None:
+            return None
+
+        paper_rows = await _all(
+            self._db,
+            "SELECT paper_json FROM appearances WHERE digest_id = ? ORDER BY number",
+            (row[0],),
+        )
+        return Digest(
+            date=dt.date.fromisoformat(row[1]),
+            source=row[2],
+            title=row[3],
+            date_source=DateSource(row[4]),
+            url=row[5],
+            papers=tuple(_paper_from_json(paper_row[0]) for paper_row in paper_rows),
+        )
+
+    async def latest_digest_date(self, on_or_before: dt.date | None = None) -> dt.date | None:
+        """Return the most recent digest date, optionally not after `on_or_before`."""
+        if on_or_before is None:
+            row = await _one(self._db, "SELECT max(date) FROM digests")
+        else:
+            row = await _one(
+                self._db,
+                "SELECT max(date) FROM digests WHERE date <= ?",
+                (on_or_before.isoformat(),),
+            )
+        return dt.date.fromisoformat(row[0]) if row and row[0] else None
+
+    async def paper_by_id(self, arxiv_id: str) -> Paper | None:
+        """Return the paper with `arxiv_id` (no version suffix) as in its latest digest."""
+        row = await _one(self._db, "SELECT paper_json FROM papers WHERE arxiv_id = ?", (arxiv_id,))
+        return _paper_from_json(row[0]) if row else None
+
+    async def appearances(self, arxiv_id: str) -> list[Appearance]:
+        """Return every digest listing of `arxiv_id`, newest first."""
+        rows = await _all(
+            self._db,
+            "SELECT d.date, a.number, d.source, d.title FROM appearances a"
+            " JOIN digests d ON d.id = a.digest_id WHERE a.arxiv_id = ?"
+            " ORDER BY d.date DESC, d.id",
+            (arxiv_id,),
+        )
+        return [
+            Appearance(arxiv_id, dt.date.fromisoformat(date), number, source, title)
+            for date, number, source, title in rows
+        ]
+
+    async def paper_count(self) -> int:
+        """Return the number of distinct papers in the archive."""
+        row = await _one(self._db, "SELECT count(*) FROM papers")
+        return int(row[0])
+
+    # Search
+
+    async def search(self, query: str, limit: int = 5) -> list[SearchHit]:
+        """Return up to `limit` papers matching `query`, best first.
+
+        Papers whose arXiv id appears in the query come first, then papers whose title
+        contains every term, then the rest by bm25. When no paper contains every term,
+        papers containing any term are returned.
+        """
+        scored: dict[str, tuple[str, float]] = {}
+        for arxiv_id in search.find_arxiv_ids(query):
+            row = await _one(self._db, "SELECT title FROM papers WHERE arxiv_id = ?", (arxiv_id,))
+            if row is not None:
+                scored[arxiv_id] = (row[0], _EXACT_ID_SCORE)
+
+        terms = search.query_terms(query)
+        for any_term in (False, True):
+            if len(scored) >= limit:
+                break
+            for arxiv_id, title, score in await self._match(terms, any_term, limit):
+                scored.setdefault(arxiv_id, (title, score))
+            if len(scored) > 0:
+                break
+
+        best = sorted(scored.items(), key=lambda item: -item[1][1])[:limit]
+        latest = await self._latest_appearances([arxiv_id for arxiv_id, _ in best])
+        return [
+            SearchHit(arxiv_id, title, *latest[arxiv_id], score=score)
+            for arxiv_id, (title, score) in best
+            if arxiv_id in latest
+        ]
+
+    async def _match(
+        self, terms: list[search.Term], any_term: bool, limit: int
+    ) -> list[tuple[str, str, float]]:
+        expression = search.match_expression(terms, any_term=any_term)
+        if expression is None:
+            return []
+        title_expression = f"title : ({expression})"
+        weights = ", ".join(str(weight) for weight in _BM25_WEIGHTS)
+        rows = await _all(
+            self._db,
+            f"SELECT p.arxiv_id, p.title, -bm25(paper_search, {weights})"  # noqa: S608
+            f" + (paper_search.rowid IN (SELECT rowid FROM paper_search WHERE paper_search"
+            f" MATCH ?)) * {_TITLE_BONUS} AS score"
+            " FROM paper_search JOIN papers p ON p.id = paper_search.rowid"
+            " WHERE paper_search MATCH ? ORDER BY score DESC LIMIT ?",
+            (title_expression, expression, limit),
+        )
+        return [(arxiv_id, title, float(score)) for arxiv_id, title, score in rows]
+
+    async def _latest_appearances(self, arxiv_ids: list[str]) -> dict[str, tuple[dt.date, int]]:
+        if not arxiv_ids:
+            return {}
+        placeholders = ", ".join("?" for _ in arxiv_ids)
+        rows = await _all(
+            self._db,
+            "SELECT a.arxiv_id, d.date, a.number FROM appearances a"  # noqa: S608
+            f" JOIN digests d ON d.id = a.digest_id WHERE a.arxiv_id IN ({placeholders})"
+            " ORDER BY d.date DESC, d.id DESC",
+            tuple(arxiv_ids),
+        )
+        latest: dict[str, tuple[dt.date, int]] = {}
+        for arxiv_id, date, number in rows:
+            latest.setdefault(arxiv_id, (dt.date.fromisoformat(date), number))
+        return latest
+
+    async def suggest(self, prefix: str, limit: int = 25) -> list[Suggestion]:
+        """Return autocomplete choices for `prefix`: ids starting with it, then title matches.
+
+        An empty prefix returns the papers of the latest digest.
+        """
+        if not prefix.strip():
+            return await self._latest_digest_suggestions(limit)
+
+        suggestions: dict[str, str] = {}
+        cleaned = prefix.strip()
+        rows = await _all(
+            self._db,
+            "SELECT arxiv_id, title FROM papers WHERE arxiv_id >= ? AND arxiv_id < ?"
+            " ORDER BY arxiv_id DESC LIMIT ?",
+            (cleaned, cleaned + "\U0010ffff", limit),
+        )
+        suggestions.update(rows)
+
+        expression = search.title_prefix_expression(prefix)
+        if expression is not None and len(suggestions) < limit:
+            rows = await _all(
+                self._db,
+                "SELECT p.arxiv_id, p.title FROM paper_search JOIN papers p"
+                " ON p.id = paper_search.rowid WHERE paper_search MATCH ?"
+                " ORDER BY p.last_date DESC, p.arxiv_id LIMIT ?",
+                (f"title : ({expression})", limit),
+            )
+            for arxiv_id, title in rows:
+                suggestions.setdefault(arxiv_id, title)
+        return [Suggestion(arxiv_id, title) for arxiv_id, title in suggestions.items()][:limit]
+
+    async def _latest_digest_suggestions(self, limit: int) -> list[Suggestion]:
+        date = await self.latest_digest_date()
+        digest = await self.digest_for(date) if date else None
+        papers = digest.papers if digest else ()
+        return [Suggestion(paper.arxiv_id, paper.title) for paper in papers[:limit]]
+
+    # arXiv cache and key-value state
+
+    async def cached_arxiv(self, arxiv_id: str) -> CachedMetadata | None:
+        """Return the cached arXiv metadata of `arxiv_id`, or None."""
+        row = await _one(
+            self._db,
+            "SELECT metadata_json, fetched_at FROM arxiv_cache WHERE arxiv_id = ?",
+            (arxiv_id,),
+        )
+        if row is None:
+            return None
+        return CachedMetadata(arxiv_id, json.loads(row[0]), dt.datetime.fromisoformat(row[1]))
+
+    async def cache_arxiv(
+        self, arxiv_id: str, metadata: dict[str, Any], fetched_at: dt.datetime
+    ) -> None:
+        """Store (or replace) the arXiv metadata of `arxiv_id`."""
+        await self._db.execute(
+            "INSERT OR REPLACE INTO arxiv_cache (arxiv_id, metadata_json, fetched_at)"
+            " VALUES (?, ?, ?)",
+            (arxiv_id, json.dumps(metadata, ensure_ascii=False), fetched_at.isoformat()),
+        )
+
+    async def get_value(self, key: str) -> str | None:
+        """Return the stored value of `key`, or None."""
+        row = await _one(self._db, "SELECT value FROM kv WHERE key = ?", (key,))
+        return row[0] if row else None
+
+    async def set_value(self, key: str, value: str) -> None:
+        """Store `value` under `key`, replacing any earlier value."""
+        await self._db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, value))
+
+
+class SqliteLedger:
+    """The delivery ledger (`bot.ledger.Ledger`) in the store's `deliveries` table."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+
+    async def get(self, channel: str, digest_date: dt.date, paper: int) -> DeliveryRecord | None:
+        """Return the record of one (channel, date, paper), or None when nothing was tried."""
+        row = await _one(
+            self._db,
+            f"SELECT {_LEDGER_COLUMNS} FROM deliveries"  # noqa: S608
+            " WHERE channel = ? AND digest_date = ? AND paper = ?",
+            (channel, digest_date.isoformat(), paper),
+        )
+        return _record(row) if row else None
+
+    async def put(self, record: DeliveryRecord) -> None:
+        """Insert or replace the record with the same (channel, date, paper) key."""
+        await self._db.execute(
+            f"INSERT OR REPLACE INTO deliveries ({_LEDGER_COLUMNS})"  # noqa: S608
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.channel,
+                record.digest_date.isoformat(),
+                record.paper,
+                record.status.value,
+                record.nonce,
+                record.message_id,
+                record.content_hash,
+                record.error,
+            ),
+        )
+
+    async def records(self, channel: str, digest_date: dt.date) -> list[DeliveryRecord]:
+        """Return the channel's records for one digest date, ordered by paper number."""
+        rows = await _all(
+            self._db,
+            f"SELECT {_LEDGER_COLUMNS} FROM deliveries"  # noqa: S608
+            " WHERE channel = ? AND digest_date = ? ORDER BY paper",
+            (channel, digest_date.isoformat()),
+        )
+        return [_record(row) for row in rows]
+
+
+_LEDGER_COLUMNS = "channel, digest_date, paper, status, nonce, message_id, content_hash, error"
+
+
+def _record(row: Sequence[Any]) -> DeliveryRecord:
+    channel, date, paper, status, nonce, message_id, content_hash, error = row
+    return DeliveryRecord(
+        channel=channel,
+        digest_date=dt.date.fromisoformat(date),
+        paper=int(paper),
+        status=DeliveryStatus(status),
+        nonce=nonce,
+        message_id=message_id,
+        content_hash=content_hash,
+        error=error,
+    )
+
+
+# Connection setup and migrations
+
+
+async def _configure(connection: aiosqlite.Connection) -> None:
+    await connection.execute("PRAGMA journal_mode = WAL")
+    await connection.execute("PRAGMA foreign_keys = ON")
+    await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    # In WAL mode, NORMAL keeps every commit when the bot crashes. A power loss can roll
+    # back the last commits, so a ledger record written just before it may be lost.
+    await connection.execute("PRAGMA synchronous = NORMAL")
+
+
+async def schema_version(connection: aiosqlite.Connection) -> int:
+    """Return the schema version (`PRAGMA user_version`) of an open database."""
+    row = await _one(connection, "PRAGMA user_version")
+    return int(row[0])
+
+
+async def migrate(connection: aiosqlite.Connection, target: int = LATEST_VERSION) -> int:
+    """Apply the migration scripts after the database's version up to `target`.
+
+    Each script runs in its own transaction together with its version bump, so a failed
+    migration leaves the database at the previous version. Returns the new version.
+    """
+    current = await schema_version(connection)
+    if current > LATEST_VERSION:
+        raise RuntimeError(
+            f"database schema version {current} is newer than this bot's {LATEST_VERSION};"
+            " upgrade paperbot or restore an older database"
+        )
+    for version in range(current + 1, target + 1):
+        script = MIGRATIONS[version - 1]
+        # executescript commits any open transaction first, so BEGIN here starts fresh.
+        await connection.executescript(
+            f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
+        )
+        _log.info("migrated database schema to version %d", version)
+    return max(current, target)
+
+
+async def _one(
+    connection: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()
+) -> Sequence[Any] | None:
+    async with connection.execute(sql, tuple(params)) as cursor:
+        return await cursor.fetchone()
+
+
+async def _all(
+    connection: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()
+) -> list[Sequence[Any]]:
+    async with connection.execute(sql, tuple(params)) as cursor:
+        return list(await cursor.fetchall())
+
+
+# Paper (de)serialisation. JSON keeps the model's field names so rows stay readable.
+
+
+def _paper_json(paper: Paper) -> str:
+    data = {
+        "number": paper.number,
+        "title": paper.title,
+        "arxiv_id": paper.arxiv_id,
+        "arxiv_version": paper.arxiv_version,
+        "links": [[link.kind.value, link.url] for link in paper.links],
+        "sections": [
+            {
+                "heading": section.heading,
+                "markdown": section.markdown,
+                "bullets": [[bullet.label, bullet.markdown] for bullet in section.bullets],
+            }
+            for section in paper.sections
+        ],
+    }
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _paper_from_json(text: str) -> Paper:
+    data = json.loads(text)
+    return Paper(
+        number=data["number"],
+        title=data["title"],
+        arxiv_id=data["arxiv_id"],
+        arxiv_version=data["arxiv_version"],
+        links=tuple(Link(LinkKind(kind), url) for kind, url in data["links"]),
+        sections=tuple(
+            Section(
+                heading=section["heading"],
+                markdown=section["markdown"],
+                bullets=tuple(Bullet(label, markdown) for label, markdown in section["bullets"]),
+            )
+            for section in data["sections"]
+        ),
+    )
+
+
+def _body_text(paper: Paper) -> str:
+    return "\n".join(f"{section.heading}\n{section.markdown}" for section in paper.sections)

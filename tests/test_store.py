@@ -1,0 +1,370 @@
+"""Tests of the SQLite store: migrations, digests and papers, ledger, caches, FTS escaping."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from bot.digest.model import Bullet, DateSource, Digest, Link, LinkKind, Paper, Section
+from bot.ledger import HEADER_PAPER, DeliveryRecord, DeliveryStatus, Ledger
+from bot.store import SaveOutcome, SqliteLedger, Store, _paper_json, migrate, schema_version
+from bot.store_migrations import LATEST_VERSION
+from tests.fakes.clock import FakeClock
+
+DAY_1 = dt.date(2025, 9, 22)
+DAY_2 = dt.date(2025, 9, 23)
+
+
+def make_paper(number: int, arxiv_id: str, title: str, text: str = "") -> Paper:
+    return Paper(
+        number=number,
+        title=title,
+        arxiv_id=arxiv_id,
+        arxiv_version=None,
+        links=(
+            Link(LinkKind.ABS, f"https://arxiv.org/abs/{arxiv_id}"),
+            Link(LinkKind.ALPHAXIV, f"https://www.alphaxiv.org/ko/overview/{arxiv_id}"),
+        ),
+        sections=(
+            Section(
+                "Introduction",
+                f"- Goal: {text}",
+                (Bullet("Goal", text),),
+            ),
+            Section("Method", text),
+        ),
+    )
+
+
+def make_digest(date: dt.date, *papers: Paper, source: str = "daily.md") -> Digest:
+    return Digest(
+        date=date,
+        title=f"Daily Papers — {date}",
+        source=source,
+        date_source=DateSource.FRONT_MATTER,
+        papers=papers,
+        url=f"https://example.test/{date}",
+    )
+
+
+@pytest.fixture
+async def store():
+    opened = await Store.open(":memory:", clock=FakeClock())
+    yield opened
+    await opened.close()
+
+
+async def test_open_file_database_uses_wal(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "state.sqlite3")
+    try:
+        assert await store.journal_mode() == "wal"
+    finally:
+        await store.close()
+
+
+async def test_open_sets_foreign_keys_and_busy_timeout(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "state.sqlite3")
+    try:
+        async with store._db.execute("PRAGMA foreign_keys") as cursor:
+            assert (await cursor.fetchone())[0] == 1
+        async with store._db.execute("PRAGMA busy_timeout") as cursor:
+            assert (await cursor.fetchone())[0] > 0
+    finally:
+        await store.close()
+
+
+async def test_old_schema_migrates_and_keeps_rows(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    # A database written by the first release: schema 1 only, one digest and one paper.
+    async with aiosqlite.connect(path, isolation_level=None) as old:
+        assert await migrate(old, target=1) == 1
+        await old.execute(
+            "INSERT INTO digests (id, date, source, title, date_source, content_hash, loaded_at)"
+            " VALUES (1, '2025-09-23', 'daily.md', 'Daily', 'front_matter', 'h1',"
+            " '2025-09-23T00:00:00+00:00')"
+        )
+        paper = make_paper(1, "2509.17765", "Qwen3-Omni Technical Report", "멀티모달 추론을")
+        await old.execute(
+            "INSERT INTO papers (arxiv_id, title, paper_json, last_date)"
+            " VALUES (?, ?, ?, '2025-09-23')",
+            (paper.arxiv_id, paper.title, _paper_json(paper)),
+        )
+        await old.execute(
+            "INSERT INTO appearances (digest_id, number, arxiv_id, paper_json) VALUES (1, 1, ?, ?)",
+            (paper.arxiv_id, _paper_json(paper)),
+        )
+
+    store = await Store.open(path)
+    try:
+        assert await schema_version(store._db) == LATEST_VERSION
+        digest = await store.digest_for(DAY_2)
+        assert digest is not None
+        assert digest.papers == (paper,)
+        # Schema 3 added search; papers from before it are indexed on open.
+        hits = await store.search("추론")
+        assert [hit.arxiv_id for hit in hits] == ["2509.17765"]
+        await store.set_value("k", "v")
+        assert await store.get_value("k") == "v"
+    finally:
+        await store.close()
+
+
+async def test_newer_schema_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "future.sqlite3"
+    async with aiosqlite.connect(path) as future:
+        await future.execute(f"PRAGMA user_version = {LATEST_VERSION + 1}")
+        await future.commit()
+    with pytest.raises(RuntimeError, match="newer than"):
+        await Store.open(path)
+
+
+async def test_save_digest_is_idempotent(store: Store) -> None:
+    digest = make_digest(DAY_2, make_paper(1, "2509.17765", "Qwen3-Omni"))
+
+    assert await store.save_digest(digest, "hash-a") is SaveOutcome.NEW
+    assert await store.save_digest(digest, "hash-a") is SaveOutcome.UNCHANGED
+    assert await store.paper_count() == 1
+    assert len(await store.appearances("2509.17765")) == 1
+
+
+async def test_changed_digest_replaces_appearances(store: Store) -> None:
+    first = make_digest(DAY_2, make_paper(1, "2509.17765", "Qwen3-Omni"))
+    second = make_digest(
+        DAY_2,
+        make_paper(1, "2509.18091", "OnePiece"),
+        make_paper(2, "2509.17765", "Qwen3-Omni Technical Report"),
+    )
+    await store.save_digest(first, "hash-a")
+
+    assert await store.save_digest(second, "hash-b") is SaveOutcome.CHANGED
+    assert await store.digest_for(DAY_2) == second
+    appearances = await store.appearances("2509.17765")
+    assert [(a.date, a.number) for a in appearances] == [(DAY_2, 2)]
+    paper = await store.paper_by_id("2509.17765")
+    assert paper is not None
+    assert paper.title == "Qwen3-Omni Technical Report"
+
+
+async def test_repeated_paper_has_several_appearances(store: Store) -> None:
+    await store.save_digest(
+        make_digest(DAY_1, make_paper(4, "2509.17765", "Qwen3-Omni", "old text")), "h1"
+    )
+    await store.save_digest(
+        make_digest(DAY_2, make_paper(1, "2509.17765", "Qwen3-Omni", "new text")), "h2"
+    )
+
+    assert await store.paper_count() == 1
+    appearances = await store.appearances("2509.17765")
+    assert [(a.date, a.number) for a in appearances] == [(DAY_2, 1), (DAY_1, 4)]
+    paper = await store.paper_by_id("2509.17765")
+    assert paper is not None
+    assert paper.sections[1].markdown == "new text"
+
+
+async def test_older_digest_saved_later_keeps_newer_paper_text(store: Store) -> None:
+    await store.save_digest(
+        make_digest(DAY_2, make_paper(1, "2509.17765", "Qwen3-Omni", "new text")), "h2"
+    )
+    await store.save_digest(
+        make_digest(DAY_1, make_paper(4, "2509.17765", "Qwen3-Omni", "old text")), "h1"
+    )
+
+    paper = await store.paper_by_id("2509.17765")
+    assert paper is not None
+    assert paper.sections[1].markdown == "new text"
+    day_1 = await store.digest_for(DAY_1)
+    assert day_1 is not None
+    assert day_1.papers[0].sections[1].markdown == "old text"
+
+
+async def test_digest_round_trip_keeps_every_field(store: Store) -> None:
+    paper = dataclasses.replace(
+        make_paper(3, "hep-th/9901001", 'Old-style <id> & "quotes"', "본문"),
+        arxiv_version=2,
+        links=(Link(LinkKind.PDF, "https://arxiv.org/pdf/hep-th/9901001v2"),),
+    )
+    digest = dataclasses.replace(
+        make_digest(DAY_2, paper), date_source=DateSource.FILENAME, url=None
+    )
+    await store.save_digest(digest, "h")
+
+    assert await store.digest_for(DAY_2) == digest
+    assert await store.digest_for(DAY_1) is None
+
+
+async def test_two_series_on_one_date(store: Store) -> None:
+    daily = make_digest(DAY_2, make_paper(1, "2509.17765", "Qwen3-Omni"), source="daily.md")
+    arxiv = make_digest(DAY_2, make_paper(1, "2509.18091", "OnePiece"), source="Arxiv.md")
+    await store.save_digest(daily, "a")
+    await store.save_digest(arxiv, "b")
+
+    assert await store.digest_for(DAY_2) == daily
+    assert await store.digest_for(DAY_2, source="Arxiv.md") == arxiv
+
+
+async def test_latest_digest_date(store: Store) -> None:
+    assert await store.latest_digest_date() is None
+    await store.save_digest(make_digest(DAY_1, make_paper(1, "2509.00001", "A")), "1")
+    await store.save_digest(make_digest(DAY_2, make_paper(1, "2509.00002", "B")), "2")
+
+    assert await store.latest_digest_date() == DAY_2
+    assert await store.latest_digest_date(on_or_before=DAY_1) == DAY_1
+    assert await store.latest_digest_date(on_or_before=dt.date(2025, 1, 1)) is None
+
+
+async def test_empty_digest_saves(store: Store) -> None:
+    assert await store.save_digest(make_digest(DAY_2), "empty") is SaveOutcome.NEW
+    digest = await store.digest_for(DAY_2)
+    assert digest is not None
+    assert digest.papers == ()
+
+
+async def test_ledger_round_trip(store: Store) -> None:
+    ledger: Ledger = store.ledger()
+    assert isinstance(ledger, SqliteLedger)
+    header = DeliveryRecord("papers", DAY_2, HEADER_PAPER, DeliveryStatus.SENT, "n0", "m0")
+    second = DeliveryRecord("papers", DAY_2, 2, DeliveryStatus.IN_FLIGHT, "n2")
+    first = DeliveryRecord(
+        "papers", DAY_2, 1, DeliveryStatus.FAILED, "n1", None, "hash", "HTTP 500 from Slack"
+    )
+    other_day = DeliveryRecord("papers", DAY_1, 1, DeliveryStatus.SENT, "x", "m")
+    for record in (second, header, first, other_day):
+        await ledger.put(record)
+
+    assert await ledger.get("papers", DAY_2, 1) == first
+    assert await ledger.get("papers", DAY_2, 7) is None
+    assert await ledger.get("other", DAY_2, 1) is None
+    assert await ledger.records("papers", DAY_2) == [header, first, second]
+
+    sent = dataclasses.replace(second, status=DeliveryStatus.SENT, message_id="m2")
+    await ledger.put(sent)
+    assert await ledger.get("papers", DAY_2, 2) == sent
+    assert len(await ledger.records("papers", DAY_2)) == 3
+
+
+async def test_ledger_survives_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    record = DeliveryRecord("papers", DAY_2, 1, DeliveryStatus.SENT, "n1", "m1")
+    store = await Store.open(path)
+    await store.ledger().put(record)
+    await store.close()
+
+    reopened = await Store.open(path)
+    try:
+        assert await reopened.ledger().get("papers", DAY_2, 1) == record
+    finally:
+        await reopened.close()
+
+
+async def test_arxiv_cache_round_trip(store: Store) -> None:
+    fetched_at = dt.datetime(2025, 9, 23, 1, 2, 3, tzinfo=dt.UTC)
+    assert await store.cached_arxiv("2509.17765") is None
+
+    await store.cache_arxiv("2509.17765", {"title": "Qwen3-Omni", "authors": ["A"]}, fetched_at)
+    cached = await store.cached_arxiv("2509.17765")
+
+    assert cached is not None
+    assert cached.metadata == {"title": "Qwen3-Omni", "authors": ["A"]}
+    assert cached.fetched_at == fetched_at
+
+
+async def test_kv_replaces_value(store: Store) -> None:
+    assert await store.get_value("discord.commands.hash") is None
+    await store.set_value("discord.commands.hash", "abc")
+    await store.set_value("discord.commands.hash", "def")
+    assert await store.get_value("discord.commands.hash") == "def"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"',
+        '"unterminated',
+        "*",
+        "quote*",
+        "NEAR(",
+        "NEAR(a b, 2)",
+        "'",
+        "it's",
+        "--",
+        "a -- b",
+        "AND",
+        "OR NOT",
+        "title: x",
+        "{title}: x",
+        "^x",
+        "( )",
+        "a + b",
+        "%_\\",
+        "'); DROP TABLE papers; --",
+    ],
+)
+async def test_search_treats_syntax_as_text(store: Store, query: str) -> None:
+    await store.save_digest(
+        make_digest(DAY_2, make_paper(1, "2509.17765", "Qwen3-Omni", "AND it's NEAR title")),
+        "h",
+    )
+
+    hits = await store.search(query)
+
+    assert isinstance(hits, list)
+    assert await store.paper_count() == 1
+    assert isinstance(await store.suggest(query), list)
+
+
+async def test_search_matches_operator_words_as_text(store: Store) -> None:
+    await store.save_digest(
+        make_digest(
+            DAY_2,
+            make_paper(1, "2509.00001", "Alpha", "we study NEAR duplicates and NOT gates"),
+            make_paper(2, "2509.00002", "Beta", "unrelated"),
+        ),
+        "h",
+    )
+
+    assert [hit.arxiv_id for hit in await store.search("NEAR(")] == ["2509.00001"]
+    assert [hit.arxiv_id for hit in await store.search("NOT")] == ["2509.00001"]
+    assert await store.search('"zzz"') == []
+
+
+async def test_search_hit_has_latest_appearance(store: Store) -> None:
+    await store.save_digest(make_digest(DAY_1, make_paper(5, "2509.17765", "Qwen3-Omni")), "1")
+    await store.save_digest(make_digest(DAY_2, make_paper(2, "2509.17765", "Qwen3-Omni")), "2")
+
+    hits = await store.search("qwen3")
+
+    assert len(hits) == 1
+    assert (hits[0].date, hits[0].number, hits[0].title) == (DAY_2, 2, "Qwen3-Omni")
+
+
+async def test_search_empty_query_returns_nothing(store: Store) -> None:
+    await store.save_digest(make_digest(DAY_2, make_paper(1, "2509.17765", "Qwen3-Omni")), "h")
+    assert await store.search("") == []
+    assert await store.search("  !!! ") == []
+
+
+async def test_suggest_by_id_prefix_and_title(store: Store) -> None:
+    await store.save_digest(
+        make_digest(
+            DAY_2,
+            make_paper(1, "2509.17765", "Qwen3-Omni Technical Report"),
+            make_paper(2, "2509.18091", "OnePiece: Context Engineering"),
+            make_paper(3, "2508.00001", "Technical Notes"),
+        ),
+        "h",
+    )
+
+    by_id = await store.suggest("2509.1")
+    assert {s.arxiv_id for s in by_id} == {"2509.17765", "2509.18091"}
+    by_title = await store.suggest("techn")
+    assert {s.arxiv_id for s in by_title} == {"2509.17765", "2508.00001"}
+    assert [s.arxiv_id for s in await store.suggest("")] == [
+        "2509.17765",
+        "2509.18091",
+        "2508.00001",
+    ]
+    assert len(await store.suggest("", limit=2)) == 2
