@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bot.config import Platform
 
 if TYPE_CHECKING:
+    from bot.config import Config
     from bot.digest.model import Digest, Paper
     from bot.i18n import Translator
 
@@ -132,3 +133,21 @@ def default_renderers() -> dict[Platform, MessageRenderer]:
     from bot.platforms.slack.poster import SlackMessages
 
     return {Platform.SLACK: SlackMessages(), Platform.DISCORD: DiscordMessages()}
+
+
+def build_posters(config: Config) -> dict[Platform, Poster]:
+    """Create a poster for each platform that at least one configured channel uses.
+
+    Raises:
+        ValueError: A used platform has no token in the config.
+    """
+    from bot.platforms.discord.poster import DiscordPoster
+    from bot.platforms.slack.poster import SlackPoster
+
+    timeout = config.delivery.request_timeout_seconds
+    posters: dict[Platform, Poster] = {}
+    if config.channels_for(Platform.SLACK):
+        posters[Platform.SLACK] = SlackPoster(config.slack, request_timeout_seconds=timeout)
+    if config.channels_for(Platform.DISCORD):
+        posters[Platform.DISCORD] = DiscordPoster(config.discord, request_timeout_seconds=timeout)
+    return posters
