@@ -551,6 +551,7 @@ def test_open_source_http_without_url_rejected(clock: FakeClock) -> None:
     [
         ("https://user:pw@127.0.0.1:8443/a.md?token=x#frag", "https://127.0.0.1:8443/a.md"),
         ("http://127.0.0.1/a.md", "http://127.0.0.1/a.md"),
+        ("http://[::1]:8080/a.md?sig=x", "http://[::1]:8080/a.md"),
     ],
 )
 def test_redact_url_drops_secrets(url: str, expected: str) -> None:

@@ -274,6 +274,8 @@ def redact_url(url: str) -> str:
     """Return `url` without user info, query or fragment, which may carry access tokens."""
     parts = urlsplit(url)
     host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
     if parts.port is not None:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
