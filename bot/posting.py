@@ -118,14 +118,12 @@ def print_plan(
                 }
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
         return
-    out.write(
-        f"{digest.title} ({digest.date.isoformat()}): {len(digest.papers)} papers from {digest.source}\n"
-    )
+    count = len(digest.papers)
+    out.write(f"{digest.title} ({digest.date.isoformat()}): {count} papers from {digest.source}\n")
     for channel in channels:
         messages = list(plan_messages(digest, channel, locale))
-        out.write(
-            f"\n[dry run] {channel.platform} {channel.name} ({channel.id}): {len(messages)} messages\n"
-        )
+        where = f"{channel.platform} {channel.name} ({channel.id})"
+        out.write(f"\n[dry run] {where}: {len(messages)} messages\n")
         for message in messages:
             out.write(f"  {_describe_planned(digest, message)}\n")
 

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# Fixtures that start the fake Slack and Discord servers, available to every test module.
+pytest_plugins = ["tests.fakes.fixtures"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 EXAMPLE_DIGEST = REPO_ROOT / "examples" / "digests" / "2025-09-23-daily-papers-20250923.md"
