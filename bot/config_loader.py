@@ -79,6 +79,7 @@ def _number(minimum: float, *, integer: bool = False) -> Callable[[Any], float]:
             raise _Invalid(f"expected a value >= {minimum:g}, got {value}")
         return value
 
+    convert.type_name = "integer" if integer else "number"  # type: ignore[attr-defined]
     return convert
 
 
@@ -89,6 +90,7 @@ def _choice(*choices: str) -> Callable[[Any], str]:
             raise _Invalid(f"expected {expected}, got {_describe(value)}")
         return value
 
+    convert.type_name = " / ".join(choices)  # type: ignore[attr-defined]
     return convert
 
 
@@ -135,16 +137,33 @@ def _path(value: Any) -> Path:
 
 # --- The key table ---
 
+_TYPE_NAMES: dict[Callable[[Any], Any], str] = {
+    _str: "string",
+    _bool: "bool",
+    _time_of_day: "time HH:MM",
+    _zone: "IANA time zone",
+    _cron: "cron",
+    _locale: "ko / en",
+    _url: "URL",
+    _path: "path",
+}
+
+
+def type_name(convert: Callable[[Any], Any]) -> str:
+    """Return the name of the value type a converter accepts, for the reference docs."""
+    return getattr(convert, "type_name", None) or _TYPE_NAMES[convert]
+
 
 @dataclass(frozen=True)
 class KeySpec:
-    """One config key: its converter, default, an example and what it sets."""
+    """One config key: its converter, default, an example and what it sets, in en and ko."""
 
     name: str
     convert: Callable[[Any], Any]
     default: Any
     example: str
     help: str
+    help_ko: str
     secret: bool = False
 
 
@@ -156,28 +175,25 @@ class SectionSpec:
     help: str
 
 
+# fmt: off
+def _key(name, convert, default, example, help_en, help_ko, *, secret=False):
+    return KeySpec(name, convert, default, example, help_en, help_ko, secret)
+
+
 SCHEMA: tuple[SectionSpec, ...] = (
     SectionSpec(
         "",
         Config,
         (
-            KeySpec(
-                "locale", _locale, "ko", "ko", "Language of every message the bot writes: ko or en."
-            ),
-            KeySpec(
-                "state_path",
-                _path,
-                Path("paperbot.sqlite3"),
-                "paperbot.sqlite3",
-                "SQLite file for the archive and the delivery ledger.",
-            ),
-            KeySpec(
-                "admin_channel",
-                _str,
-                None,
-                "ops",
-                "Name of a channel (from `channels`) that receives operator notices.",
-            ),
+            _key("locale", _locale, "ko", "ko",
+                 "Language of every message the bot writes: ko or en.",
+                 "봇이 쓰는 모든 메시지의 언어. ko 또는 en."),
+            _key("state_path", _path, Path("paperbot.sqlite3"), "paperbot.sqlite3",
+                 "SQLite file for the archive and the delivery ledger.",
+                 "논문 보관소와 전송 기록을 담는 SQLite 파일."),
+            _key("admin_channel", _str, None, "ops",
+                 "Name of a channel (from `channels`) that receives operator notices.",
+                 "운영 알림을 받을 채널 이름(`channels`에 있는 것)."),
         ),
         "Top-level keys.",
     ),
@@ -185,51 +201,27 @@ SCHEMA: tuple[SectionSpec, ...] = (
         "source",
         SourceConfig,
         (
-            KeySpec(
-                "kind",
-                _choice("folder", "http"),
-                "folder",
-                "folder",
-                "Where digests come from: a local folder or an HTTP URL template.",
-            ),
-            KeySpec(
-                "path",
-                _path,
-                None,
-                "../examples/digests",
-                "Folder of markdown posts (kind folder), such as a clone of a Jekyll _posts/.",
-            ),
-            KeySpec(
-                "pattern",
-                _str,
-                "{date}-*.md",
-                "{date}-daily-papers-*.md",
-                "File-name glob in the folder; {date} is YYYY-MM-DD, {yyyymmdd} has no dashes.",
-            ),
-            KeySpec(
-                "url",
-                _url,
-                None,
-                "https://example.org/_posts/{date}-daily-papers-{yyyymmdd}.md",
-                "URL template of the raw post (kind http), with the same placeholders.",
-            ),
-            KeySpec(
-                "title_pattern",
-                _str,
-                None,
-                "^Daily Papers",
-                "Regular expression on the front-matter title that picks the series.",
-            ),
-            KeySpec(
-                "max_bytes",
-                _number(1, integer=True),
-                5 * 1024 * 1024,
-                "5242880",
-                "Largest digest accepted, in bytes.",
-            ),
-            KeySpec(
-                "timeout_seconds", _number(0.1), 30.0, "30", "HTTP timeout per request, in seconds."
-            ),
+            _key("kind", _choice("folder", "http"), "folder", "folder",
+                 "Where digests come from: a local folder or an HTTP URL template.",
+                 "다이제스트를 가져올 곳. 로컬 폴더(folder) 또는 HTTP URL 템플릿(http)."),
+            _key("path", _path, None, "../examples/digests",
+                 "Folder of markdown posts (kind folder), such as a clone of a Jekyll _posts/.",
+                 "마크다운 글이 있는 폴더(folder일 때). Jekyll `_posts/`를 clone한 폴더 등."),
+            _key("pattern", _str, "{date}-*.md", "{date}-daily-papers-*.md",
+                 "File-name glob in the folder; {date} is YYYY-MM-DD, {yyyymmdd} has no dashes.",
+                 "폴더 안 파일 이름 패턴. {date}는 YYYY-MM-DD, {yyyymmdd}는 대시 없는 날짜."),
+            _key("url", _url, None, "https://example.org/_posts/{date}-daily-papers-{yyyymmdd}.md",
+                 "URL template of the raw post (kind http), with the same placeholders.",
+                 "원문 글의 URL 템플릿(http일 때). 자리표시자는 pattern과 같음."),
+            _key("title_pattern", _str, None, "Daily Papers*",
+                 "Picks the series by front-matter title: a glob, or a regex after `re:`.",
+                 "front matter 제목으로 시리즈를 고름. glob 패턴, 또는 `re:` 뒤에 정규식."),
+            _key("max_bytes", _number(1, integer=True), 5 * 1024 * 1024, "5242880",
+                 "Largest digest accepted, in bytes.",
+                 "받아들이는 다이제스트의 최대 크기(바이트)."),
+            _key("timeout_seconds", _number(0.1), 30.0, "30",
+                 "HTTP timeout per request, in seconds.",
+                 "HTTP 요청 하나의 제한 시간(초)."),
         ),
         "The day's digest.",
     ),
@@ -237,40 +229,24 @@ SCHEMA: tuple[SectionSpec, ...] = (
         "schedule",
         ScheduleConfig,
         (
-            KeySpec(
-                "time",
-                _time_of_day,
-                dt.time(8, 30),
-                '"08:30"',
-                "Daily posting time, local to `timezone`.",
-            ),
-            KeySpec(
-                "cron", _cron, None, '"30 8 * * 1-5"', "Cron expression; replaces `time` when set."
-            ),
-            KeySpec(
-                "timezone", _zone, "Asia/Seoul", "Asia/Seoul", "IANA time zone of the schedule."
-            ),
-            KeySpec(
-                "poll_interval_minutes",
-                _number(0.1),
-                10.0,
-                "10",
-                "Minutes between checks while today's digest is not published yet.",
-            ),
-            KeySpec(
-                "deadline",
-                _time_of_day,
-                dt.time(12, 0),
-                '"12:00"',
-                "Local time after which the bot stops waiting for today's digest.",
-            ),
-            KeySpec(
-                "grace_minutes",
-                _number(0),
-                240.0,
-                "240",
-                "A bot started this many minutes after the scheduled time still posts today.",
-            ),
+            _key("time", _time_of_day, dt.time(8, 30), '"08:30"',
+                 "Daily posting time, local to `timezone`.",
+                 "매일 올리는 시각(`timezone` 기준)."),
+            _key("cron", _cron, None, '"30 8 * * 1-5"',
+                 "Cron expression; replaces `time` when set.",
+                 "cron 표현식. 설정하면 `time` 대신 씀."),
+            _key("timezone", _zone, "Asia/Seoul", "Asia/Seoul",
+                 "IANA time zone of the schedule.",
+                 "일정의 IANA 시간대."),
+            _key("poll_interval_minutes", _number(0.1), 10.0, "10",
+                 "Minutes between checks while today's digest is not published yet.",
+                 "오늘 다이제스트가 아직 없을 때 다시 확인하는 간격(분)."),
+            _key("deadline", _time_of_day, dt.time(12, 0), '"12:00"',
+                 "Local time after which the bot stops waiting for today's digest.",
+                 "이 시각이 지나면 오늘 다이제스트를 더 기다리지 않음."),
+            _key("grace_minutes", _number(0), 240.0, "240",
+                 "A bot started this many minutes after the scheduled time still posts today.",
+                 "예정 시각이 지나고 이 시간(분) 안에 켜지면 오늘 것을 올림."),
         ),
         "When the daily post runs.",
     ),
@@ -278,46 +254,24 @@ SCHEMA: tuple[SectionSpec, ...] = (
         "slack",
         SlackConfig,
         (
-            KeySpec(
-                "bot_token", _str, None, "${SLACK_BOT_TOKEN}", "Bot token (xoxb-…).", secret=True
-            ),
-            KeySpec(
-                "app_token",
-                _str,
-                None,
-                "${SLACK_APP_TOKEN}",
-                "App-level token (xapp-…) for Socket Mode.",
-                secret=True,
-            ),
-            KeySpec(
-                "signing_secret",
-                _str,
-                None,
-                "${SLACK_SIGNING_SECRET}",
-                "Signing secret, needed in HTTP mode only.",
-                secret=True,
-            ),
-            KeySpec(
-                "api_url",
-                _url,
-                "https://slack.com/api/",
-                "https://slack.com/api/",
-                "Web API base URL (GovSlack, a proxy, or a test server).",
-            ),
-            KeySpec(
-                "mode",
-                _choice("socket", "http"),
-                "socket",
-                "socket",
-                "How slash commands arrive: Socket Mode or HTTP requests.",
-            ),
-            KeySpec(
-                "min_interval_seconds",
-                _number(0),
-                1.0,
-                "1.0",
-                "Minimum seconds between two messages to one channel.",
-            ),
+            _key("bot_token", _str, None, "${SLACK_BOT_TOKEN}",
+                 "Bot token (xoxb-…).",
+                 "봇 토큰(xoxb-…).", secret=True),
+            _key("app_token", _str, None, "${SLACK_APP_TOKEN}",
+                 "App-level token (xapp-…) for Socket Mode.",
+                 "Socket Mode용 앱 수준 토큰(xapp-…).", secret=True),
+            _key("signing_secret", _str, None, "${SLACK_SIGNING_SECRET}",
+                 "Signing secret, needed in HTTP mode only.",
+                 "서명 비밀값. HTTP 모드에서만 필요.", secret=True),
+            _key("api_url", _url, "https://slack.com/api/", "https://slack.com/api/",
+                 "Web API base URL (GovSlack, a proxy, or a test server).",
+                 "Web API 기본 URL(GovSlack, 프록시, 테스트 서버 등)."),
+            _key("mode", _choice("socket", "http"), "socket", "socket",
+                 "How slash commands arrive: Socket Mode or HTTP requests.",
+                 "슬래시 명령을 받는 방식. Socket Mode 또는 HTTP 요청."),
+            _key("min_interval_seconds", _number(0), 1.0, "1.0",
+                 "Minimum seconds between two messages to one channel.",
+                 "한 채널에 메시지를 보내는 최소 간격(초)."),
         ),
         "Slack workspace.",
     ),
@@ -325,29 +279,21 @@ SCHEMA: tuple[SectionSpec, ...] = (
         "discord",
         DiscordConfig,
         (
-            KeySpec("token", _str, None, "${DISCORD_BOT_TOKEN}", "Bot token.", secret=True),
-            KeySpec(
-                "application_id",
-                _str,
-                None,
-                "123456789012345678",
-                "Application id, used for the invite URL and command sync.",
-            ),
-            KeySpec(
-                "api_base",
-                _url,
-                "https://discord.com/api/v10",
-                "https://discord.com/api/v10",
-                "REST API base URL (a REST proxy or a test server).",
-            ),
-            KeySpec(
-                "burst",
-                _number(1, integer=True),
-                5,
-                "5",
-                "Messages allowed per window per channel.",
-            ),
-            KeySpec("per_seconds", _number(0), 5.0, "5.0", "Length of that window, in seconds."),
+            _key("token", _str, None, "${DISCORD_BOT_TOKEN}",
+                 "Bot token.",
+                 "봇 토큰.", secret=True),
+            _key("application_id", _str, None, "123456789012345678",
+                 "Application id, used for the invite URL and command sync.",
+                 "애플리케이션 ID. 초대 URL과 명령 동기화에 씀."),
+            _key("api_base", _url, "https://discord.com/api/v10", "https://discord.com/api/v10",
+                 "REST API base URL (a REST proxy or a test server).",
+                 "REST API 기본 URL(REST 프록시, 테스트 서버 등)."),
+            _key("burst", _number(1, integer=True), 5, "5",
+                 "Messages allowed per window per channel.",
+                 "채널마다 한 구간에 보낼 수 있는 메시지 수."),
+            _key("per_seconds", _number(0), 5.0, "5.0",
+                 "Length of that window, in seconds.",
+                 "그 구간의 길이(초)."),
         ),
         "Discord bot.",
     ),
@@ -355,20 +301,12 @@ SCHEMA: tuple[SectionSpec, ...] = (
         "delivery",
         DeliveryConfig,
         (
-            KeySpec(
-                "max_retries",
-                _number(0, integer=True),
-                5,
-                "5",
-                "Retries of one message after 429, 5xx or a network error.",
-            ),
-            KeySpec(
-                "request_timeout_seconds",
-                _number(0.1),
-                30.0,
-                "30",
-                "Timeout of one platform request, in seconds.",
-            ),
+            _key("max_retries", _number(0, integer=True), 5, "5",
+                 "Retries of one message after 429, 5xx or a network error.",
+                 "429, 5xx, 네트워크 오류 뒤 메시지 하나를 다시 보내는 최대 횟수."),
+            _key("request_timeout_seconds", _number(0.1), 30.0, "30",
+                 "Timeout of one platform request, in seconds.",
+                 "플랫폼 요청 하나의 제한 시간(초)."),
         ),
         "Posting behaviour.",
     ),
@@ -376,47 +314,44 @@ SCHEMA: tuple[SectionSpec, ...] = (
         "health",
         HealthConfig,
         (
-            KeySpec(
-                "host", _str, "127.0.0.1", "0.0.0.0", "Address of the health and metrics server."
-            ),
-            KeySpec(
-                "port",
-                _number(0, integer=True),
-                8080,
-                "8080",
-                "Port of that server; the PORT environment variable wins when set.",
-            ),
+            _key("host", _str, "127.0.0.1", "0.0.0.0",
+                 "Address of the health and metrics server.",
+                 "상태 확인·메트릭 서버의 주소."),
+            _key("port", _number(0, integer=True), 8080, "8080",
+                 "Port of that server; the PORT environment variable wins when set.",
+                 "그 서버의 포트. PORT 환경 변수가 있으면 그 값이 우선."),
         ),
         "Health and metrics server.",
     ),
 )
 
 CHANNEL_KEYS: tuple[KeySpec, ...] = (
-    KeySpec(
-        "name", _str, None, "papers", "Your label for the channel, used by --channel and logs."
-    ),
-    KeySpec("platform", _choice("slack", "discord"), None, "slack", "slack or discord."),
-    KeySpec(
-        "id",
-        _str,
-        None,
-        "C0123456789",
-        "Platform channel id: C… on Slack, a numeric snowflake on Discord.",
-    ),
-    KeySpec("header", _bool, True, "true", "Post a header message before the papers."),
-    KeySpec(
-        "thread", _bool, False, "false", "Post the papers as replies in a thread under the header."
-    ),
-    KeySpec("locale", _locale, None, "en", "Overrides the top-level locale for this channel."),
-    KeySpec(
-        "on_edit",
-        _choice("ignore", "update"),
-        "ignore",
-        "update",
-        "What to do when a posted digest is edited: ignore it or edit the messages.",
-    ),
-    KeySpec("empty_day_note", _bool, False, "true", 'Post a short "no papers today" note.'),
+    _key("name", _str, None, "papers",
+         "Your label for the channel, used by --channel and logs.",
+         "채널에 붙이는 이름. --channel 옵션과 로그에서 씀."),
+    _key("platform", _choice("slack", "discord"), None, "slack",
+         "slack or discord.",
+         "slack 또는 discord."),
+    _key("id", _str, None, "C0123456789",
+         "Platform channel id: C… on Slack, a numeric snowflake on Discord.",
+         "플랫폼의 채널 ID. Slack은 C…, Discord는 숫자 ID."),
+    _key("header", _bool, True, "true",
+         "Post a header message before the papers.",
+         "논문 앞에 헤더 메시지를 올림."),
+    _key("thread", _bool, False, "false",
+         "Post the papers as replies in a thread under the header.",
+         "논문을 헤더 아래 스레드 답글로 올림."),
+    _key("locale", _locale, None, "en",
+         "Overrides the top-level locale for this channel.",
+         "이 채널에만 쓸 언어(최상위 locale 대신)."),
+    _key("on_edit", _choice("ignore", "update"), "ignore", "update",
+         "What to do when a posted digest is edited: ignore it or edit the messages.",
+         "이미 올린 다이제스트가 수정되면: 무시(ignore) 또는 메시지 수정(update)."),
+    _key("empty_day_note", _bool, False, "true",
+         'Post a short "no papers today" note.',
+         '논문이 없는 날 "오늘은 논문이 없습니다" 안내를 올림.'),
 )
+# fmt: on
 
 
 # --- YAML with line numbers ---
