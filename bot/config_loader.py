@@ -131,6 +131,17 @@ def _url(value: Any) -> str:
     return text
 
 
+def _title_pattern(value: Any) -> str:
+    # Same rule as the folder source: `re:` starts a regular expression, anything else a glob.
+    pattern = _str(value)
+    if pattern.startswith("re:"):
+        try:
+            re.compile(pattern.removeprefix("re:"))
+        except re.error as error:
+            raise _Invalid(f"invalid regular expression after re: ({error})") from None
+    return pattern
+
+
 def _path(value: Any) -> Path:
     return Path(_str(value))
 
@@ -146,6 +157,7 @@ _TYPE_NAMES: dict[Callable[[Any], Any], str] = {
     _locale: "ko / en",
     _url: "URL",
     _path: "path",
+    _title_pattern: "glob or re:regex",
 }
 
 
@@ -213,7 +225,7 @@ SCHEMA: tuple[SectionSpec, ...] = (
             _key("url", _url, None, "https://example.org/_posts/{date}-daily-papers-{yyyymmdd}.md",
                  "URL template of the raw post (kind http), with the same placeholders.",
                  "원문 글의 URL 템플릿(http일 때). 자리표시자는 pattern과 같음."),
-            _key("title_pattern", _str, None, "Daily Papers*",
+            _key("title_pattern", _title_pattern, None, "Daily Papers*",
                  "Picks the series by front-matter title: a glob, or a regex after `re:`.",
                  "front matter 제목으로 시리즈를 고름. glob 패턴, 또는 `re:` 뒤에 정규식."),
             _key("max_bytes", _number(1, integer=True), 5 * 1024 * 1024, "5242880",

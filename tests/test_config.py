@@ -109,7 +109,7 @@ def test_every_problem_listed_at_once(tmp_path):
         """
         locale: fr
         colour: blue
-        source: {path: ., max_bytes: -1}
+        source: {path: ., max_bytes: -1, title_pattern: "re:(unclosed"}
         schedule: {time: "25:00", timezone: Mars/Olympus, cron: "every day"}
         channels:
           - {name: a, platform: discord, id: "12"}
@@ -126,12 +126,13 @@ def test_every_problem_listed_at_once(tmp_path):
     assert "source.max_bytes: expected a value >= 1, got -1" in joined
     assert 'schedule.time: expected a time of day such as "08:30", got "25:00"' in joined
     assert "schedule.timezone: expected an IANA time zone" in joined
+    assert "source.title_pattern: invalid regular expression after re:" in joined
     assert "schedule.cron: expected a cron expression" in joined
     assert "channels[0].id: expected a Discord channel id of 15 to 21 digits" in joined
     assert 'channels[1].on_edit: expected "ignore" or "update", got "rewrite"' in joined
     assert 'channels[2]: missing required key "name"' in joined
     assert 'channels[2]: missing required key "id"' in joined
-    assert len(problems) == 10
+    assert len(problems) == 11
 
 
 def test_duplicate_channel_names_rejected(tmp_path):
