@@ -53,7 +53,7 @@ _MIN_PART = 32
 # A field of a section that continues from the field before has this invisible name,
 # because Discord requires a non-empty name.
 _CONTINUED = ZWSP
-# The footer repeats only the digest title and date; Discord allows 2048 characters.
+# The footer repeats only the digest title and date, so it is kept far below Discord's 2048.
 _FOOTER_MAX = 256
 
 
@@ -110,7 +110,12 @@ def _title_pieces(paper: Paper, t: Translator) -> list[Piece]:
 def _footer(digest: Digest) -> str:
     title = plain(digest.title)
     date = digest.date.isoformat()
-    text = title if date in title else f"{title} · {date}" if title else date
+    if not title:
+        text = date
+    elif date in title:
+        text = title
+    else:
+        text = f"{title} · {date}"
     return fit([Piece(raw=text)], _FOOTER_MAX, _UNFORMATTED)
 
 
@@ -127,7 +132,7 @@ def _fields(parts: list[_Part], cap: int, more: str) -> list[dict[str, str]]:
     """Lay out sections as fields, each section's text within `cap` characters.
 
     A section longer than one field continues in further fields while fewer than 25 are
-    used; sections beyond the 25th are replaced by one field that links to the full text.
+    used. Sections beyond the 25th are replaced by one field that links to the full text.
     """
     overflow = len(parts) > DISCORD_EMBED_MAX_FIELDS
     if overflow:
@@ -210,8 +215,8 @@ def render_discord_paper(
 ) -> DiscordMessagePayload:
     """Build the create-message body of one paper: one embed and link buttons.
 
-    The embed title "N. Title" links to the arXiv abstract, the description holds the
-    Introduction, one field (or several, for a long one) holds each other section, and
+    The embed title "N. Title" links to the arXiv abstract, the description contains the
+    Introduction, one field (or several, for a long one) contains each other section, and
     the footer names the digest. Text over a limit is cut with `…` and a link to the
     full text.
 

@@ -4,9 +4,10 @@ The renderers keep every payload within these limits, and the fake platform serv
 the tests reject payloads with exactly these rules. Lengths are counted in characters
 (Unicode code points) of the final, escaped text, as both platforms count them.
 
-Sources: Slack Block Kit reference (blocks, text object, header, section, context and
-button pages) and the `chat.postMessage` reference; Discord developer docs, "Embed
-Limits", "Create Message" and "Message Components".
+NOTE: the numbers are the limits Slack documents for Block Kit and `chat.postMessage` and
+Discord documents for embeds, messages and components. Of those, only the 3000-character
+Slack text object maximum was checked against Slack's reference here, and the rules were
+never run against the real services.
 """
 
 from __future__ import annotations
@@ -197,8 +198,8 @@ def _slack_metadata(metadata: object) -> list[str]:
 def slack_payload_problems(payload: SlackMessagePayload) -> list[str]:
     """List every way `payload` breaks a `chat.postMessage` limit; empty when it is valid.
 
-    Slack answers `invalid_blocks` for block problems and `msg_too_long` for `text`
-    over 40,000 characters.
+    Slack rejects block problems with `invalid_blocks` and `text` over 40,000 characters
+    with `msg_too_long`.
     """
     problems = _text_problems("channel", payload.get("channel"), 255)
     problems += _text_problems("text", payload.get("text"), SLACK_FALLBACK_TEXT_MAX)
@@ -321,7 +322,7 @@ def _discord_nonce(payload: DiscordMessagePayload) -> list[str]:
 def discord_payload_problems(payload: DiscordMessagePayload) -> list[str]:
     """List every way `payload` breaks a Discord create-message limit; empty when it is valid.
 
-    Discord answers these with HTTP 400 and error code 50035 (invalid form body), or
+    Discord rejects these with HTTP 400 and error code 50035 (invalid form body), or
     50006 (empty message) when there is neither content nor an embed nor a component.
     """
     problems = []

@@ -45,6 +45,7 @@ class Markup:
     escapers: Escapers
     # Slack only formats `*bold*` between word boundaries, so a marker that touches a
     # letter or digit gets a zero-width space outside it.
+    # NOTE: not yet checked in a Slack client for Hangul directly after a marker.
     pad_markers: bool = False
     quote: str = "> "
     heading: str = "strong"
@@ -302,8 +303,9 @@ def block_pieces(markdown: str, markup: Markup) -> list[Piece]:
 
 
 def _slack_link(url: str) -> tuple[str, str]:
-    # Slack splits `<url|text>` at the first `|`; the URL has none after quote_url, and
-    # `&` in the URL is escaped like in any other mrkdwn text.
+    # quote_url leaves no `|` in the URL, so the first `|` ends it. `&` in the URL is
+    # escaped like in any other mrkdwn text.
+    # NOTE: that Slack keeps later `|` characters as label text is assumed, not tested.
     return "<" + quote_url(url).replace("&", "&amp;") + "|", ">"
 
 

@@ -1,4 +1,4 @@
-"""What every platform shows of a paper: title, Introduction, other sections and links."""
+"""Platform-neutral parts of a paper message: title, Introduction, other sections and links."""
 
 from __future__ import annotations
 

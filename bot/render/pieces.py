@@ -2,8 +2,8 @@
 
 A `Piece` is digest text (`raw`, escaped when rendered) between platform markup that is
 emitted as is (`open`, `close`). A cut inside a piece keeps both markers, so bold text,
-links and code blocks stay closed; a cut inside `raw` falls between grapheme clusters,
-so no Hangul syllable, emoji or escape sequence is ever split.
+links and code blocks stay closed. A cut inside `raw` falls between grapheme clusters,
+so no Hangul syllable, emoji or escape sequence is split.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class Escapers:
 
 
 class Boundary(enum.IntEnum):
-    """How good a cut position is; a higher value is a better place to cut."""
+    """Quality of a cut position: a higher value is a better place to cut."""
 
     CLUSTER = 0
     WORD = 1

@@ -114,8 +114,8 @@ def _section_blocks(
 ) -> list[dict[str, object]]:
     """Lay out the parts in at most `max_blocks` section blocks of at most 3000 characters.
 
-    Every part gets one block; the blocks left over let long parts continue. When there
-    are more parts than blocks, the last block says that the rest is in the full text.
+    Every part gets one block, and the blocks left over let long parts continue. When
+    there are more parts than blocks, the last block links to the full text.
     """
     if len(parts) > max_blocks:
         _log.warning("%d sections exceed %d Slack blocks; the rest is cut", len(parts), max_blocks)

@@ -116,8 +116,8 @@ def graphemes(text: str) -> list[str]:
 def clean_text(text: str) -> str:
     """Return `text` safe to send as JSON text: no lone surrogates, no control characters.
 
-    CR LF and lone CR become LF; tabs and line feeds stay; other C0/C1 controls are dropped;
-    surrogate halves are paired where possible and replaced with U+FFFD otherwise.
+    CR LF and a lone CR become LF. Tabs and line feeds stay, and other C0/C1 controls are
+    dropped. Surrogate halves are paired where possible and replaced with U+FFFD otherwise.
     """
     try:
         text.encode("utf-8")
@@ -216,12 +216,19 @@ _DISCORD_INLINE = frozenset("\\*_~`|[]<")
 # Characters that format only at the start of a line: headings, lists, quotes.
 _DISCORD_LINE_START = frozenset("#->+")
 _DISCORD_MASS_MENTION = re.compile(r"@(?=everyone|here)")
+# `<` of a user, role or channel mention (`<@123>`, `<@!123>`, `<@&123>`, `<#123>`).
+_DISCORD_BRACKET_MENTION = re.compile(r"<(?=[@#])")
 _DISCORD_ORDERED_ITEM = re.compile(r"[ \t]*\d+(?=\.)")
 
 
 def _discord_mention_offsets(raw: str) -> set[int]:
-    """Offsets of `@` characters that start `@everyone` or `@here`."""
-    return {match.start() for match in _DISCORD_MASS_MENTION.finditer(raw)}
+    """Offsets of `@` characters that start `@everyone` or `@here`, and of `<` that start
+    a user, role or channel mention."""
+    pattern_matches = [
+        *_DISCORD_MASS_MENTION.finditer(raw),
+        *_DISCORD_BRACKET_MENTION.finditer(raw),
+    ]
+    return {match.start() for match in pattern_matches}
 
 
 def _discord_line_start_offset(raw: str) -> int | None:
@@ -238,8 +245,8 @@ def _discord_line_start_offset(raw: str) -> int | None:
 class DiscordEscaper:
     """Discord markdown text: backslash-escape formatting characters where they would format.
 
-    `@everyone` and `@here` get a zero-width space after the `@` so that they read as text
-    even where a client would highlight them; `allowed_mentions` already stops the ping.
+    `@everyone` and `@here` get a zero-width space after the `@`, so they read as text even
+    where a client would highlight them. `allowed_mentions` already stops the ping.
     """
 
     def __init__(self, *, markdown: bool = True) -> None:
@@ -256,12 +263,11 @@ class DiscordEscaper:
         return result
 
     def _escape(self, cluster: str, offset: int, mentions: set[int], line_start: int | None) -> str:
+        if self._markdown and (cluster[0] in _DISCORD_INLINE or offset == line_start):
+            # A backslash before `<` already shows a bracket mention as plain text.
+            return "\\" + cluster
         if offset in mentions:
             return cluster[0] + ZWSP + cluster[1:]
-        if not self._markdown:
-            return cluster
-        if cluster[0] in _DISCORD_INLINE or offset == line_start:
-            return "\\" + cluster
         return cluster
 
 
@@ -276,16 +282,12 @@ class DiscordCodeEscaper:
         mentions = _discord_mention_offsets(raw)
         result: list[Unit] = []
         offset = 0
-        previous = ""
         for cluster in graphemes(raw):
             escaped_cluster = cluster.replace("`", "\u02cb")
             if offset in mentions:
                 escaped_cluster = escaped_cluster[0] + ZWSP + escaped_cluster[1:]
-            elif previous == "<" and cluster[0] in "@#":
-                escaped_cluster = ZWSP + escaped_cluster
             result.append((cluster, escaped_cluster))
             offset += len(cluster)
-            previous = cluster
         return result
 
 
