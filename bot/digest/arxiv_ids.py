@@ -154,7 +154,7 @@ def site_of_url(url: str) -> ArxivSite | None:
 
 
 def _id_path(site: ArxivSite, segments: list[str]) -> str | None:
-    """Return the part of a URL path that holds the id on `site`, or None for other pages."""
+    """Return the part of a URL path that contains the id on `site`, or None for other pages."""
     match site, segments:
         case ArxivSite.ARXIV, ["abs" | "pdf" as kind, *rest] if rest:
             joined = "/".join(rest)

@@ -7,6 +7,7 @@ tokens. Line numbers in `Token.map` count from the start of the body, after the 
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -78,6 +79,18 @@ class MarkdownDocument:
         self.markdown = markdown
         self.tokens = markdown.parse(body)
         self.blocks = _top_level_blocks(self.tokens)
+        self._headings = [
+            Heading(index, int(block.first.tag[1:]), self.tokens[block.start + 1])
+            for index, block in enumerate(self.blocks)
+            if block.first.type == "heading_open"
+        ]
+        self._headings_by_block = {heading.block_index: heading for heading in self._headings}
+        # For each heading level, the sorted blocks of headings at that level or above, so the
+        # end of a paper or section is found by bisection instead of a scan.
+        self._boundaries = {
+            level: [h.block_index for h in self._headings if h.level <= level]
+            for level in range(1, 7)
+        }
 
     def file_line(self, body_line: int) -> int:
         """Return the 1-based file line of a 0-based body line."""
@@ -90,16 +103,17 @@ class MarkdownDocument:
 
     def heading(self, block_index: int) -> Heading | None:
         """Return the heading at `block_index`, or None when that block is not a heading."""
-        first = self.blocks[block_index].first
-        if first.type != "heading_open":
-            return None
-        inline = self.tokens[self.blocks[block_index].start + 1]
-        return Heading(block_index, int(first.tag[1:]), inline)
+        return self._headings_by_block.get(block_index)
 
     def headings(self) -> list[Heading]:
         """Return every top-level heading in document order."""
-        found = (self.heading(index) for index in range(len(self.blocks)))
-        return [heading for heading in found if heading is not None]
+        return list(self._headings)
+
+    def next_heading_at_or_above(self, block_index: int, level: int) -> int:
+        """Return the block of the next heading of `level` or higher, or the number of blocks."""
+        boundaries = self._boundaries[level]
+        position = bisect.bisect_right(boundaries, block_index)
+        return boundaries[position] if position < len(boundaries) else len(self.blocks)
 
     def block_line_span(self, start_block: int, end_block: int) -> tuple[int, int]:
         """Return the body lines from the start of `start_block` up to where `end_block` starts."""

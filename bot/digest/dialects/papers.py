@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -93,13 +94,13 @@ def spans_until_level(
     document: MarkdownDocument, papers: list[NumberedHeading], level: int
 ) -> list[PaperSpan]:
     """Return each paper's span, ending at the next heading of `level` or higher, or at a paper."""
-    paper_blocks = {numbered.heading.block_index for numbered in papers}
-    boundaries = sorted(
-        {h.block_index for h in document.headings() if h.level <= level} | paper_blocks
-    )
+    paper_blocks = sorted(numbered.heading.block_index for numbered in papers)
     spans = []
     for numbered in papers:
         start = numbered.heading.block_index
-        end = next((index for index in boundaries if index > start), len(document.blocks))
+        end = document.next_heading_at_or_above(start, level)
+        position = bisect.bisect_right(paper_blocks, start)
+        if position < len(paper_blocks):
+            end = min(end, paper_blocks[position])
         spans.append(PaperSpan(numbered, end))
     return spans
