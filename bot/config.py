@@ -72,7 +72,7 @@ class SourceConfig:
     pattern: str = "{date}-*.md"
     url: str | None = None
     title_pattern: str | None = None
-    max_bytes: int = 5 * 1024 * 1024
+    max_bytes: int = 1024 * 1024
     timeout_seconds: float = 30.0
 
 

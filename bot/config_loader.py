@@ -228,7 +228,7 @@ SCHEMA: tuple[SectionSpec, ...] = (
             _key("title_pattern", _title_pattern, None, "Daily Papers*",
                  "Picks the series by front-matter title: a glob, or a regex after `re:`.",
                  "front matter 제목으로 시리즈를 고름. glob 패턴, 또는 `re:` 뒤에 정규식."),
-            _key("max_bytes", _number(1, integer=True), 5 * 1024 * 1024, "5242880",
+            _key("max_bytes", _number(1, integer=True), 1024 * 1024, "1048576",
                  "Largest digest accepted, in bytes.",
                  "받아들이는 다이제스트의 최대 크기(바이트)."),
             _key("timeout_seconds", _number(0.1), 30.0, "30",

@@ -69,7 +69,8 @@ async def load_requested_digest(
         SourceError: the source has no digest for `day` or could not be read.
     """
     if path is not None:
-        return load_digest(path)
+        # Parsing is CPU-bound; a worker thread keeps the event loop responsive.
+        return await asyncio.to_thread(load_digest, path)
     assert day is not None
     source = open_source(config.source, clock)
     try:
@@ -81,7 +82,7 @@ async def load_requested_digest(
         raise SourceError(
             f"no digest for {day.isoformat()} in {where} (pattern {config.source.pattern!r})"
         )
-    return parse_digest(fetched.data, fetched.name)
+    return await asyncio.to_thread(parse_digest, fetched.data, fetched.name)
 
 
 def plan_messages(digest: Digest, channel: ChannelConfig, locale: str) -> Iterator[PlannedMessage]:

@@ -533,7 +533,7 @@ def test_load_digest_rejects_50mb_without_reading(tmp_path: Path) -> None:
 
     assert peak_bytes < 1024 * 1024
     assert str(caught.value) == (
-        f"{path}: file is 52428800 bytes, over the limit of {MAX_DIGEST_BYTES} bytes (5 MiB); "
+        f"{path}: file is 52428800 bytes, over the limit of {MAX_DIGEST_BYTES} bytes (1 MiB); "
         "check that this is a digest post; daily digests are under 1 MiB"
     )
 

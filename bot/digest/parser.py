@@ -27,12 +27,11 @@ from bot.digest.model import DateSource, Digest, Paper
 
 _log = logging.getLogger(__name__)
 
-# The public daily digests are 2-82 KB (the largest has 39 papers). The 5 MiB cap leaves room for
-# growth and still keeps a wrong file, such as a log or a dataset, from being read into memory.
-MAX_DIGEST_BYTES = 5 * 1024 * 1024
-# NOTE: parsing is CPU-bound. On a 2-core container markdown-it-py 4.3 took 12 s for 5 MiB of
-# plain text and 62 s for 5 MiB of unmatched `[`. Async callers should therefore run
-# parse_digest and load_digest in a worker thread, for example with asyncio.to_thread.
+# The public daily digests are 2-110 KB (the largest seed-blog post has 39 papers). The 1 MiB
+# cap leaves ten times that for growth and bounds the parse time, because parsing is CPU-bound:
+# on a 2-core container markdown-it-py 4.3 took 12 s for 5 MiB of plain text and 62 s for
+# 5 MiB of unmatched `[`. Async callers still run the parser in a worker thread.
+MAX_DIGEST_BYTES = 1024 * 1024
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _FRONT_MATTER_OPEN = "---"
@@ -112,7 +111,7 @@ def _check_size(size: int, source: str) -> None:
     if size > MAX_DIGEST_BYTES:
         raise DigestError(
             source,
-            f"file is {size} bytes, over the limit of {MAX_DIGEST_BYTES} bytes (5 MiB)",
+            f"file is {size} bytes, over the limit of {MAX_DIGEST_BYTES} bytes (1 MiB)",
             "check that this is a digest post; daily digests are under 1 MiB",
         )
 

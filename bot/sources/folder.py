@@ -115,7 +115,7 @@ class FolderSource:
         pattern: str = "{date}-*.md",
         title_pattern: str | None = None,
         *,
-        max_bytes: int = 5 * 1024 * 1024,
+        max_bytes: int = 1024 * 1024,
     ) -> None:
         if "/" in pattern or os.sep in pattern:
             raise SourceError(

@@ -86,7 +86,7 @@ class HttpSource:
         url_template: str,
         *,
         clock: Clock,
-        max_bytes: int = 5 * 1024 * 1024,
+        max_bytes: int = 1024 * 1024,
         timeout_seconds: float = 30.0,
         max_attempts: int = 4,
         backoff_seconds: float = 2.0,
