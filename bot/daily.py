@@ -1,0 +1,380 @@
+"""The daily digest job: wait for the scheduled time, poll the source, post the digest once.
+
+Crash safety comes from the store. The delivery ledger skips messages already sent, and the
+`daily.completed_date` value marks the last day delivered to every channel. A restart within
+`schedule.grace_minutes` after the run time finishes that day. An earlier day is never posted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.config import ChannelConfig, Config, Platform
+from bot.delivery import (
+    DEFAULT_BACKOFF_SECONDS,
+    ChannelReport,
+    ProgressCallback,
+    deliver,
+    message_nonce,
+)
+from bot.digest.errors import DigestError
+from bot.digest.model import Digest
+from bot.digest.parser import parse_digest
+from bot.i18n import Translator
+from bot.platforms.base import (
+    MessagePayload,
+    Poster,
+    RateLimited,
+    Target,
+    TransientError,
+)
+from bot.posting import digest_hash
+from bot.schedule import DayPlan, missed_run_to_catch_up, next_run, plan_day, previous_run
+from bot.sources.base import DigestSource, SourceError
+from bot.store import SaveOutcome, Store
+
+_log = logging.getLogger(__name__)
+
+# Store key of the last digest date delivered to every channel (ISO date).
+COMPLETED_DATE_KEY = "daily.completed_date"
+
+# Maximum length of one sleep while waiting for a run, in seconds. Re-reading the clock this often keeps the
+# job on time after a wall-clock jump or a host suspend.
+_MAX_SLEEP_SECONDS = 300.0
+
+
+class DayOutcome(enum.StrEnum):
+    POSTED = "posted"
+    PARTLY_POSTED = "partly_posted"
+    EMPTY = "empty"
+    ALREADY_POSTED = "already_posted"
+    DEADLINE_MISSED = "deadline_missed"
+
+
+@dataclass(frozen=True)
+class LastRun:
+    """The most recent day the job finished, for the health report."""
+
+    day: dt.date
+    outcome: DayOutcome
+    finished_at: dt.datetime
+    channels_ok: int
+    channels_total: int
+
+
+Deliver = Callable[..., Awaitable[list[ChannelReport]]]
+
+
+def _render_slack_note(text: str, target: Target, nonce: str) -> MessagePayload:
+    from bot.render.slack import render_slack_note
+
+    return render_slack_note(text, channel=target.channel_id)
+
+
+def _render_discord_note(text: str, target: Target, nonce: str) -> MessagePayload:
+    from bot.render.discord import render_discord_note
+
+    return render_discord_note(text, nonce=nonce)
+
+
+_NOTE_RENDERERS: dict[Platform, Callable[[str, Target, str], MessagePayload]] = {
+    Platform.SLACK: _render_slack_note,
+    Platform.DISCORD: _render_discord_note,
+}
+
+
+class NoteSender:
+    """Posts one-off localized notes (no papers today, deadline missed) at most once each.
+
+    The store value `note:<key>` is `in_flight` while a note is being sent and `sent` after.
+    A note already `sent` is never sent again.
+    NOTE: a crash between Slack accepting a note and the `sent` write resends it once on
+    restart, because notes carry no Slack metadata to look up. Discord drops the resend by nonce.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        posters: Mapping[Platform, Poster],
+        clock: Clock,
+        *,
+        max_retries: int,
+        backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
+    ) -> None:
+        self._store = store
+        self._posters = posters
+        self._clock = clock
+        self._max_retries = max_retries
+        self._backoff_seconds = backoff_seconds
+
+    async def send(self, channel: ChannelConfig, key: str, text: str) -> bool:
+        """Post `text` to `channel` unless the note `key` was sent before; return True if sent.
+
+        Failures are logged and not raised, because a missing note must not stop the job.
+        """
+        store_key = f"note:{key}"
+        if await self._store.get_value(store_key) == "sent":
+            _log.debug("note %s already sent to %s", key, channel.name)
+            return False
+        poster = self._posters.get(channel.platform)
+        if poster is None:
+            _log.error("note %s not sent to %s: no %s poster", key, channel.name, channel.platform)
+            return False
+        target = Target(channel_id=channel.id)
+        nonce = message_nonce(channel.name, key, 0)
+        payload = _NOTE_RENDERERS[channel.platform](text, target, nonce)
+        await self._store.set_value(store_key, "in_flight")
+        if not await self._post_with_retries(poster, target, payload, channel, key):
+            return False
+        await self._store.set_value(store_key, "sent")
+        _log.info("note %s sent to %s", key, channel.name)
+        return True
+
+    async def _post_with_retries(
+        self,
+        poster: Poster,
+        target: Target,
+        payload: MessagePayload,
+        channel: ChannelConfig,
+        key: str,
+    ) -> bool:
+        for attempt in range(self._max_retries + 1):
+            try:
+                await poster.post(target, payload)
+                return True
+            except RateLimited as error:
+                wait = error.retry_after
+                cause: Exception = error
+            except TransientError as error:
+                wait = self._backoff_seconds * 2**attempt
+                cause = error
+            except Exception:
+                _log.exception("note %s not sent to %s; it is not retried", key, channel.name)
+                return False
+            _log.warning(
+                "note %s to %s failed (%s); attempt %d of %d, next in %.1f s",
+                key,
+                channel.name,
+                cause,
+                attempt + 1,
+                self._max_retries + 1,
+                wait,
+            )
+            if attempt < self._max_retries:
+                await self._clock.sleep(wait)
+        _log.error("note %s not sent to %s: gave up after retries", key, channel.name)
+        return False
+
+
+class DailyJob:
+    """Runs the daily digest job on `clock` until cancelled.
+
+    Args:
+        config: The bot's config; `schedule`, `channels`, `locale`, `delivery` and
+            `admin_channel` are used.
+        store: Digests, the delivery ledger and the job's own state.
+        source: Where the day's digest document comes from.
+        posters: One poster per platform of `config.channels`.
+        clock: Time source for the schedule, polling and delivery pacing.
+        progress: Receives every delivery `ProgressEvent`, for metrics.
+        deliver_digest: Delivery function, `bot.delivery.deliver` unless a test replaces it.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        source: DigestSource,
+        posters: Mapping[Platform, Poster],
+        clock: Clock,
+        *,
+        progress: ProgressCallback | None = None,
+        deliver_digest: Deliver = deliver,
+    ) -> None:
+        self._config = config
+        self._store = store
+        self._source = source
+        self._posters = posters
+        self._clock = clock
+        self._progress = progress
+        self._deliver = deliver_digest
+        self._notes = NoteSender(store, posters, clock, max_retries=config.delivery.max_retries)
+        self.next_run_at: dt.datetime | None = None
+        self.last_run: LastRun | None = None
+        self.polls = 0
+
+    async def run_forever(self) -> None:
+        """Catch up on today's missed run if needed, then run at every scheduled time."""
+        schedule = self._config.schedule
+        catch_up = await self.catch_up_plan()
+        if catch_up is not None:
+            await self.run_day(catch_up)
+        while True:
+            run_at = next_run(self._clock.now(), schedule)
+            self.next_run_at = run_at
+            _log.info("next digest run at %s", run_at.isoformat())
+            await self._sleep_until(run_at)
+            await self.run_day(plan_day(run_at, schedule))
+
+    async def catch_up_plan(self) -> DayPlan | None:
+        """Return the plan of today's run when it was missed within the grace period."""
+        now = self._clock.now()
+        completed = await self.completed_date()
+        day = missed_run_to_catch_up(now, completed, self._config.schedule)
+        if day is None:
+            return None
+        plan = plan_day(previous_run(now, self._config.schedule), self._config.schedule)
+        _log.info("the run of %s at %s was missed; catching up now", day, plan.run_at.isoformat())
+        return plan
+
+    async def completed_date(self) -> dt.date | None:
+        """Return the last digest date delivered to every channel, or None."""
+        text = await self._store.get_value(COMPLETED_DATE_KEY)
+        return dt.date.fromisoformat(text) if text else None
+
+    async def run_day(self, plan: DayPlan) -> DayOutcome:
+        """Poll the source from `plan.run_at` until the digest appears or the deadline passes.
+
+        The first poll is at once when `plan.run_at` is already past.
+        """
+        completed = await self.completed_date()
+        if completed is not None and completed >= plan.day:
+            _log.info("digest of %s already posted; nothing to do", plan.day)
+            return DayOutcome.ALREADY_POSTED
+        await self._sleep_until(plan.run_at)
+        while True:
+            digest = await self._poll(plan)
+            if digest is not None:
+                return await self._post(digest)
+            next_poll = plan.next_poll(self._clock.now())
+            if next_poll is None:
+                return await self._deadline_missed(plan)
+            await self._sleep_until(next_poll)
+
+    async def _poll(self, plan: DayPlan) -> Digest | None:
+        self.polls += 1
+        try:
+            fetched = await self._source.fetch(plan.day)
+            if fetched is None:
+                _log.info("digest of %s not published yet (poll %d)", plan.day, self.polls)
+                return None
+            digest = parse_digest(fetched.data, fetched.name)
+        except (SourceError, DigestError) as error:
+            _log.error(
+                "digest of %s not loaded (%s); polling again until %s",
+                plan.day,
+                error,
+                plan.deadline.isoformat(),
+            )
+            return None
+        if digest.date != plan.day:
+            _log.error(
+                "%s is dated %s, not %s; it is not posted, to never post another day's digest",
+                fetched.name,
+                digest.date,
+                plan.day,
+            )
+            return None
+        return digest
+
+    async def _post(self, digest: Digest) -> DayOutcome:
+        outcome = await self._store.save_digest(digest, digest_hash(digest))
+        _log.info(
+            "digest of %s loaded from %s: %d papers (%s)",
+            digest.date,
+            digest.source,
+            len(digest.papers),
+            outcome,
+        )
+        if outcome is SaveOutcome.CHANGED:
+            # TODO: apply `on_edit: update` by editing the posted messages in place; until then
+            # messages already sent keep the old text and unsent papers go out in the new one.
+            _log.warning("digest of %s changed since it was first loaded", digest.date)
+        if not digest.papers:
+            return await self._post_empty_day(digest)
+        reports = await self._deliver(
+            digest,
+            self._config.channels,
+            self._posters,
+            self._store.ledger(),
+            self._clock,
+            config=self._config.delivery,
+            locale=self._config.locale,
+            progress=self._progress,
+        )
+        ok = sum(1 for report in reports if report.ok)
+        if ok == len(reports):
+            await self._complete(digest.date)
+            return self._finish(digest.date, DayOutcome.POSTED, ok, len(reports))
+        _log.error(
+            "digest of %s reached %d of %d channels; a restart within the grace period retries",
+            digest.date,
+            ok,
+            len(reports),
+        )
+        return self._finish(digest.date, DayOutcome.PARTLY_POSTED, ok, len(reports))
+
+    async def _post_empty_day(self, digest: Digest) -> DayOutcome:
+        noted = [channel for channel in self._config.channels if channel.empty_day_note]
+        _log.info(
+            "digest of %s lists no papers; a note goes to %d channels", digest.date, len(noted)
+        )
+        for channel in noted:
+            text = self._translator(channel)("no_papers_today", date=digest.date.isoformat())
+            await self._notes.send(channel, f"empty:{channel.name}:{digest.date}", text)
+        await self._complete(digest.date)
+        total = len(self._config.channels)
+        return self._finish(digest.date, DayOutcome.EMPTY, total, total)
+
+    async def _deadline_missed(self, plan: DayPlan) -> DayOutcome:
+        _log.warning(
+            "no digest of %s by the deadline %s; nothing is posted today",
+            plan.day,
+            plan.deadline.isoformat(),
+        )
+        admin = self._admin_channel()
+        if admin is not None:
+            text = self._translator(admin)(
+                "admin_deadline_missed",
+                date=plan.day.isoformat(),
+                deadline=self._local_time(plan.deadline),
+            )
+            await self._notes.send(admin, f"deadline:{plan.day}", text)
+        return self._finish(plan.day, DayOutcome.DEADLINE_MISSED, 0, len(self._config.channels))
+
+    async def _complete(self, day: dt.date) -> None:
+        await self._store.set_value(COMPLETED_DATE_KEY, day.isoformat())
+
+    def _finish(self, day: dt.date, outcome: DayOutcome, ok: int, total: int) -> DayOutcome:
+        self.last_run = LastRun(day, outcome, self._clock.now(), ok, total)
+        return outcome
+
+    def _admin_channel(self) -> ChannelConfig | None:
+        name = self._config.admin_channel
+        if not name:
+            return None
+        for channel in self._config.channels:
+            if channel.name == name:
+                return channel
+        _log.error("admin_channel %r is not a configured channel; no admin note is sent", name)
+        return None
+
+    def _translator(self, channel: ChannelConfig) -> Translator:
+        return Translator(channel.locale or self._config.locale)
+
+    def _local_time(self, when: dt.datetime) -> str:
+        from bot.schedule import zone_of
+
+        return when.astimezone(zone_of(self._config.schedule)).strftime("%H:%M %Z")
+
+    async def _sleep_until(self, when: dt.datetime) -> None:
+        while True:
+            remaining = (when - self._clock.now()).total_seconds()
+            if remaining <= 0:
+                return
+            await self._clock.sleep(min(remaining, _MAX_SLEEP_SECONDS))
