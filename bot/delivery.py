@@ -197,9 +197,10 @@ class _ChannelRun:
         return render
 
     def _wants_header(self) -> bool:
-        # A thread needs a parent message, so thread mode implies a header.
+        # A thread needs a parent message, so thread mode implies a header. An empty digest
+        # gets no header because the caller posts the empty-day note.
         if not self.digest.papers:
-            return self.channel.empty_day_note
+            return False
         return self.channel.header or self.channel.thread
 
     async def _send_header_and_open_thread(self) -> Target:
@@ -402,6 +403,7 @@ async def deliver(
 
     Each channel runs in its own task: an optional header (always sent in thread mode),
     then the papers in digest order, in a thread under the header when `channel.thread`.
+    A digest without papers posts nothing, so the caller sends any empty-day note.
     Sends are paced by `poster.rate` on `clock`. A 429 waits its Retry-After and a transient
     error backs off from `backoff_seconds`, doubling up to `max_backoff_seconds`, for at most
     `config.max_retries` retries per message. A permanent error or exhausted retries stops

@@ -30,6 +30,7 @@ from bot.platforms.base import (
     Target,
     TransientError,
 )
+from bot.render.discord import render_discord_header, render_discord_paper
 
 _log = logging.getLogger(__name__)
 
@@ -197,6 +198,11 @@ def _translate_status(action: str, error: _InterceptedStatus) -> PlatformError:
 
 def _translate_http_error(action: str, error: discord.HTTPException) -> PlatformError:
     message = f"Discord {action} failed: HTTP {error.status} code {error.code}: {error.text}"
+    # The trace hook takes 429 and 5xx first, so these two branches are a fallback only.
+    if error.status == 429:
+        return RateLimited(message, retry_after=1.0)
+    if error.status >= 500:
+        return TransientError(message)
     return PermanentError(message, code=str(error.code))
 
 
@@ -207,14 +213,10 @@ class DiscordMessages:
         self, digest: Digest, translator: Translator, *, target: Target, nonce: str
     ) -> MessagePayload:
         """Build the header message carrying `nonce`, so Discord drops a retried duplicate."""
-        from bot.render.discord import render_discord_header
-
         return render_discord_header(digest, translator, nonce=nonce)
 
     def paper(
         self, paper: Paper, digest: Digest, translator: Translator, *, target: Target, nonce: str
     ) -> MessagePayload:
         """Build one paper's message carrying `nonce`."""
-        from bot.render.discord import render_discord_paper
-
         return render_discord_paper(paper, digest, translator, nonce=nonce)

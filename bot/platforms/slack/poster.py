@@ -25,6 +25,7 @@ from bot.platforms.base import (
     Target,
     TransientError,
 )
+from bot.render.slack import render_slack_header, render_slack_paper
 
 _log = logging.getLogger(__name__)
 
@@ -71,12 +72,13 @@ class SlackPoster:
     def _web_client(self) -> AsyncWebClient:
         # The session is created on first use because aiohttp wants a running event loop.
         if self._client is None:
-            self._session = aiohttp.ClientSession()
+            # slack_sdk applies its `timeout` only to sessions it creates, so ours carries it.
+            timeout = aiohttp.ClientTimeout(total=self._timeout)
+            self._session = aiohttp.ClientSession(timeout=timeout)
             self._client = AsyncWebClient(
                 token=self._config.bot_token,
                 base_url=self._config.api_url,
                 session=self._session,
-                timeout=self._timeout,  # type: ignore[arg-type]  # aiohttp takes float seconds
                 retry_handlers=[],
             )
         return self._client
@@ -197,16 +199,12 @@ class SlackMessages:
         self, digest: Digest, translator: Translator, *, target: Target, nonce: str
     ) -> MessagePayload:
         """Build the header message; Slack has no nonce, so `nonce` is unused."""
-        from bot.render.slack import render_slack_header
-
         return render_slack_header(digest, translator, channel=target.channel_id)
 
     def paper(
         self, paper: Paper, digest: Digest, translator: Translator, *, target: Target, nonce: str
     ) -> MessagePayload:
         """Build one paper's message, as a thread reply when `target` names a thread."""
-        from bot.render.slack import render_slack_paper
-
         return render_slack_paper(
             paper, digest, translator, channel=target.channel_id, thread_ts=target.thread_id
         )
