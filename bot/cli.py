@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_post(commands)
     _add_check_config(commands)
+    _add_init(commands)
     return parser
 
 
@@ -103,7 +104,67 @@ def _add_check_config(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="do not require tokens (check a config meant for --dry-run)",
     )
+    check.add_argument(
+        "--online",
+        action="store_true",
+        help="also call Slack and Discord: check each token, the Slack scopes, and that the bot "
+        "can post to each channel; sends no message",
+    )
     check.set_defaults(handler=_run_check_config)
+
+
+def _add_init(commands: argparse._SubParsersAction) -> None:
+    from bot.init_wizard import DEFAULT_OUTPUT
+
+    init = commands.add_parser(
+        "init",
+        help="write a new config file by answering questions, or from the flags below",
+        description="Without answer flags, asks the questions interactively. With any of "
+        "--source-path, --source-url, --slack-channel, --discord-channel, --timezone, --time, "
+        "--cron or --locale (or with --non-interactive), takes the answers from the flags and "
+        "asks nothing. Tokens are written as ${SLACK_BOT_TOKEN} and ${DISCORD_BOT_TOKEN} "
+        "references, never asked for.",
+    )
+    init.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        metavar="FILE",
+        help=f"config file to write (default: {DEFAULT_OUTPUT})",
+    )
+    init.add_argument("--force", action="store_true", help="replace FILE if it already exists")
+    init.add_argument(
+        "--non-interactive", action="store_true", help="take every answer from the flags"
+    )
+    source = init.add_mutually_exclusive_group()
+    source.add_argument("--source-path", metavar="DIR", help="folder of the digest posts")
+    source.add_argument(
+        "--source-url", metavar="TEMPLATE", help="URL template of the raw post, with {date}"
+    )
+    init.add_argument(
+        "--source-pattern",
+        metavar="GLOB",
+        help="file-name glob in DIR, with {date} or {yyyymmdd} (default: {date}-*.md)",
+    )
+    for platform, example in (("slack", "C0123456789"), ("discord", "123456789012345678")):
+        init.add_argument(
+            f"--{platform}-channel",
+            action="append",
+            metavar="NAME=ID",
+            help=f"a {platform.title()} channel, such as papers={example}; repeat for several",
+        )
+    init.add_argument("--timezone", metavar="ZONE", help="IANA time zone (default: Asia/Seoul)")
+    when = init.add_mutually_exclusive_group()
+    when.add_argument("--time", metavar="HH:MM", help="daily posting time (default: 08:30)")
+    when.add_argument("--cron", metavar="EXPR", help='cron expression such as "30 8 * * 1-5"')
+    init.add_argument("--locale", metavar="ko|en", help="language of the bot (default: ko)")
+    init.set_defaults(handler=_run_init)
+
+
+def _run_init(args: argparse.Namespace) -> int:
+    from bot.init_wizard import run_init_command
+
+    return run_init_command(args)
 
 
 def _run_post(args: argparse.Namespace) -> int:
@@ -115,9 +176,15 @@ def _run_post(args: argparse.Namespace) -> int:
 def _run_check_config(args: argparse.Namespace) -> int:
     from bot.config_loader import build_config
 
+    if args.online and args.no_tokens:
+        raise UsageError("--online needs the tokens; remove --no-tokens")
     config = build_config(args.config, require_tokens=not args.no_tokens)
     channels = ", ".join(f"{c.name} ({c.platform})" for c in config.channels) or "none"
     print(f"{args.config}: OK; channels: {channels}")
+    if args.online:
+        from bot.online_check import run_online_check_command
+
+        return run_online_check_command(config)
     return EXIT_OK
 
 
