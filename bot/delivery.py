@@ -308,8 +308,8 @@ class _ChannelRun:
                 raise _ChannelStopped(f"gave up after {retries + 1} attempts: {cause}") from cause
             retries += 1
             _log.warning(
-                "message %d to %s failed (%s); retry %d of %d in %.1f s",
-                paper,
+                "%s to %s failed (%s); retry %d of %d in %.1f s",
+                _describe(paper),
                 self.channel.name,
                 cause,
                 retries,
@@ -334,8 +334,8 @@ class _ChannelRun:
 
     def _fail(self, paper: int, error: str) -> None:
         _log.error(
-            "message %d not posted to %s; the channel's remaining %d papers are not sent: %s",
-            paper,
+            "%s not posted to %s, so its remaining %d papers are not sent: %s",
+            _describe(paper),
             self.channel.name,
             self.total - self.posted - self.skipped,
             error,

@@ -168,6 +168,7 @@ class FakeDiscord(FakeServer):
                 channel=request.match_info.get("channel_id"),
                 body=body,
                 headers={key: value for key, value in request.headers.items()},
+                received_at=self.clock.monotonic(),
             )
             self.requests.append(record)
             fault = await self._apply_fault(endpoint, request)

@@ -56,6 +56,8 @@ class RecordedRequest:
     error: str | None = None
     message_id: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # The fake's clock.monotonic() when the request arrived, in seconds.
+    received_at: float = 0.0
 
 
 class RateWindow:

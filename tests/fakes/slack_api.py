@@ -140,6 +140,7 @@ class FakeSlack(FakeServer):
             channel=_channel_argument(args),
             body=args,
             headers={key: value for key, value in request.headers.items()},
+            received_at=self.clock.monotonic(),
         )
         self.requests.append(record)
 
