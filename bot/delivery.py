@@ -116,27 +116,31 @@ def payload_hash(payload: MessagePayload) -> str:
 
 
 class Pacer:
-    """Keeps one channel under its platform rate: at most `burst` sends in any window.
+    """Keeps one channel under its platform rate: at most `burst` requests in any window.
 
-    Every request counts, retries included, because the platform counts them too.
+    Every request counts, retries included, because the platform counts them too. A request
+    is recorded when its answer arrives: the platform counted it at some earlier moment, so
+    the window here never ends before the platform's does.
     """
 
     def __init__(self, rate: Rate, clock: Clock) -> None:
         self._rate = rate
         self._clock = clock
-        self._sent: collections.deque[float] = collections.deque()
+        self._done: collections.deque[float] = collections.deque()
 
-    async def acquire(self) -> None:
-        """Wait on the clock until one more send fits in the window, then record it."""
+    async def wait(self) -> None:
+        """Wait on the clock until one more request fits in the window."""
         while True:
-            now = self._clock.monotonic()
-            window_start = now - self._rate.per_seconds
-            while self._sent and self._sent[0] <= window_start:
-                self._sent.popleft()
-            if len(self._sent) < self._rate.burst:
-                self._sent.append(now)
+            window_start = self._clock.monotonic() - self._rate.per_seconds
+            while self._done and self._done[0] <= window_start:
+                self._done.popleft()
+            if len(self._done) < self._rate.burst:
                 return
-            await self._clock.sleep(self._sent[0] - window_start)
+            await self._clock.sleep(self._done[0] - window_start)
+
+    def record(self) -> None:
+        """Count a request whose answer, or failure, has just arrived."""
+        self._done.append(self._clock.monotonic())
 
 
 class _ChannelStopped(Exception):
@@ -296,7 +300,7 @@ class _ChannelRun:
         retries = 0
         while True:
             if paced:
-                await self.pacer.acquire()
+                await self.pacer.wait()
             try:
                 return await request()
             except RateLimited as error:
@@ -304,6 +308,9 @@ class _ChannelRun:
             except TransientError as error:
                 backoff = self.backoff_seconds * 2**retries
                 wait, cause = min(backoff, self.max_backoff_seconds), error
+            finally:
+                if paced:
+                    self.pacer.record()
             if retries >= self.config.max_retries:
                 raise _ChannelStopped(f"gave up after {retries + 1} attempts: {cause}") from cause
             retries += 1

@@ -209,13 +209,14 @@ async def test_pacer_waits_for_oldest_send() -> None:
     sends = []
 
     for _ in range(5):
-        await pacer.acquire()
+        await pacer.wait()
         sends.append(clock.monotonic() - start)
-        clock.advance(0.25)
+        clock.advance(0.25)  # the request takes 0.25 s
+        pacer.record()
 
-    # A send leaves the window exactly 1 s after it was made.
-    assert sends == [0.0, 0.25, 1.0, 1.25, 2.0]
-    assert clock.sleeps == [0.5, 0.5]
+    # A request leaves the window exactly 1 s after its answer arrived.
+    assert sends == [0.0, 0.25, 1.25, 1.5, 2.5]
+    assert clock.sleeps == [0.75, 0.75]
 
 
 async def test_channels_run_in_parallel(rig: Rig) -> None:
