@@ -126,8 +126,7 @@ class Store:
         await self._db.execute("BEGIN IMMEDIATE")
         try:
             digest_id = await self._write_digest_row(digest, content_hash, row)
-            for paper in digest.papers:
-                await self._upsert_paper(paper, digest.date)
+            await self._upsert_papers(digest.papers, digest.date)
             await self._db.executemany(
                 "INSERT INTO appearances (digest_id, number, arxiv_id, paper_json)"
                 " VALUES (?, ?, ?, ?)",
@@ -164,38 +163,64 @@ class Store:
         await self._db.execute("DELETE FROM appearances WHERE digest_id = ?", (digest_id,))
         return digest_id
 
-    async def _upsert_paper(self, paper: Paper, date: dt.date) -> None:
-        row = await _one(
-            self._db, "SELECT id, last_date FROM papers WHERE arxiv_id = ?", (paper.arxiv_id,)
+    async def _upsert_papers(self, papers: Sequence[Paper], date: dt.date) -> None:
+        # Batched statements, because one aiosqlite call per paper dominates backfill time.
+        by_id = {paper.arxiv_id: paper for paper in papers}
+        existing = await self._paper_rows(list(by_id))
+        fresh = [paper for arxiv_id, paper in by_id.items() if arxiv_id not in existing]
+        newer = [
+            paper
+            for arxiv_id, paper in by_id.items()
+            if arxiv_id in existing and existing[arxiv_id][1] <= date.isoformat()
+        ]
+
+        day = date.isoformat()
+        await self._db.executemany(
+            "INSERT INTO papers (arxiv_id, title, paper_json, last_date) VALUES (?, ?, ?, ?)",
+            [(p.arxiv_id, p.title, _paper_json(p), day) for p in fresh],
         )
-        if row is not None and row[1] > date.isoformat():
-            return
+        await self._db.executemany(
+            "UPDATE papers SET title = ?, paper_json = ?, last_date = ? WHERE id = ?",
+            [(p.title, _paper_json(p), day, existing[p.arxiv_id][0]) for p in newer],
+        )
+        await self._db.executemany(
+            "DELETE FROM paper_search WHERE rowid = ?",
+            [(existing[p.arxiv_id][0],) for p in newer],
+        )
+        inserted = await self._paper_rows([p.arxiv_id for p in fresh])
+        rows = {
+            **{p.arxiv_id: existing[p.arxiv_id][0] for p in newer},
+            **{arxiv_id: row[0] for arxiv_id, row in inserted.items()},
+        }
+        await self._index_papers([(rows[p.arxiv_id], p) for p in (*fresh, *newer)])
 
-        paper_json = _paper_json(paper)
-        if row is None:
-            cursor = await self._db.execute(
-                "INSERT INTO papers (arxiv_id, title, paper_json, last_date) VALUES (?, ?, ?, ?)",
-                (paper.arxiv_id, paper.title, paper_json, date.isoformat()),
+    async def _paper_rows(self, arxiv_ids: list[str]) -> dict[str, tuple[int, str]]:
+        """Return arxiv_id → (row id, last date) for the ids that are stored."""
+        found: dict[str, tuple[int, str]] = {}
+        # SQLite allows at most 999 bound parameters per statement before 3.32.
+        for start in range(0, len(arxiv_ids), 500):
+            chunk = arxiv_ids[start : start + 500]
+            placeholders = ", ".join("?" for _ in chunk)
+            rows = await _all(
+                self._db,
+                f"SELECT arxiv_id, id, last_date FROM papers WHERE arxiv_id IN ({placeholders})",  # noqa: S608
+                chunk,
             )
-            paper_row = int(cursor.lastrowid or 0)
-        else:
-            paper_row = int(row[0])
-            await self._db.execute(
-                "UPDATE papers SET title = ?, paper_json = ?, last_date = ? WHERE id = ?",
-                (paper.title, paper_json, date.isoformat(), paper_row),
-            )
-            await self._db.execute("DELETE FROM paper_search WHERE rowid = ?", (paper_row,))
-        await self._index_paper(paper_row, paper)
+            found.update({arxiv_id: (int(row_id), last) for arxiv_id, row_id, last in rows})
+        return found
 
-    async def _index_paper(self, paper_row: int, paper: Paper) -> None:
-        await self._db.execute(
+    async def _index_papers(self, papers: list[tuple[int, Paper]]) -> None:
+        await self._db.executemany(
             "INSERT INTO paper_search (rowid, arxiv_id, title, body) VALUES (?, ?, ?, ?)",
-            (
-                paper_row,
-                search.index_text(paper.arxiv_id),
-                search.index_text(paper.title),
-                search.index_text(_body_text(paper)),
-            ),
+            [
+                (
+                    paper_row,
+                    search.index_text(paper.arxiv_id),
+                    search.index_text(paper.title),
+                    search.index_text(_body_text(paper)),
+                )
+                for paper_row, paper in papers
+            ],
         )
 
     async def _index_unindexed_papers(self) -> None:
@@ -207,8 +232,7 @@ class Store:
         if not rows:
             return
         await self._db.execute("BEGIN IMMEDIATE")
-        for paper_row, paper_json in rows:
-            await self._index_paper(int(paper_row), _paper_from_json(paper_json))
+        await self._index_papers([(int(row), _paper_from_json(text)) for row, text in rows])
         await self._db.execute("COMMIT")
         _log.info("indexed %d papers for search", len(rows))
 

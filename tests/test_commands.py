@@ -23,7 +23,7 @@ from bot.commands import (
 from bot.digest.arxiv_ids import ArxivRef
 from bot.digest.model import DateSource, Digest, Link, LinkKind, Paper, Section
 from bot.store import Store
-from tests.fakes.arxiv_api import FakeArxivApi
+from tests.fakes.arxiv_api import FakeArxivApi, FakeEntry
 from tests.fakes.clock import FakeClock
 
 TODAY = dt.date(2025, 9, 23)
@@ -254,8 +254,7 @@ async def test_answer_id_in_archive(service: PaperService, api: FakeArxivApi) ->
 
 
 async def test_answer_id_from_arxiv(service: PaperService, api: FakeArxivApi) -> None:
-    api.entries["2509.00001"] = api.entries.pop("2509.17765")
-    api.entries["2509.00001"].arxiv_id = "2509.00001"
+    api.entries["2509.00001"] = FakeEntry("2509.00001", "Qwen3-Omni Technical Report")
 
     answer = await service.answer("2509.00001", "ko")
 

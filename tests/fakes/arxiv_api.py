@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from xml.sax.saxutils import escape
 
 from aiohttp import web
@@ -87,7 +87,8 @@ class FakeArxivApi:
     """
 
     entries: dict[str, FakeEntry] = field(
-        default_factory=lambda: {entry.arxiv_id: entry for entry in DEFAULT_ENTRIES}
+        # Copies, so a test that edits an entry does not change the next test's server.
+        default_factory=lambda: {entry.arxiv_id: replace(entry) for entry in DEFAULT_ENTRIES}
     )
     queries: list[dict[str, str]] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
