@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_post(commands)
     _add_check_config(commands)
     _add_init(commands)
+    _add_preview(commands)
     return parser
 
 
@@ -165,6 +166,41 @@ def _run_init(args: argparse.Namespace) -> int:
     from bot.init_wizard import run_init_command
 
     return run_init_command(args)
+
+
+def _add_preview(commands: argparse._SubParsersAction) -> None:
+    from bot.i18n import SUPPORTED_LOCALES
+
+    preview = commands.add_parser(
+        "preview", help="write an HTML page that shows every post as Slack and Discord draw it"
+    )
+    which = preview.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--date", type=_date, help="digest date to preview, YYYY-MM-DD, from the configured source"
+    )
+    which.add_argument(
+        "--digest", type=Path, metavar="FILE", help="markdown digest file to preview"
+    )
+    _add_config_option(preview)
+    preview.add_argument(
+        "--html", type=Path, required=True, metavar="FILE", help="HTML file to write the page to"
+    )
+    preview.add_argument(
+        "--locale",
+        choices=SUPPORTED_LOCALES,
+        help="language of the page and of messages to channels without their own locale "
+        "(default: the config's locale)",
+    )
+    preview.set_defaults(handler=_run_preview)
+
+
+def _run_preview(args: argparse.Namespace) -> int:
+    from bot.preview import PreviewOutputError, run_preview_command
+
+    try:
+        return run_preview_command(args)
+    except PreviewOutputError as error:
+        raise UsageError(str(error)) from error
 
 
 def _run_post(args: argparse.Namespace) -> int:
