@@ -7,11 +7,13 @@ Crash safety comes from the store. The delivery ledger skips messages already se
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bot.clock import Clock
 from bot.config import ChannelConfig, Config, Platform
@@ -26,8 +28,10 @@ from bot.digest.errors import DigestError
 from bot.digest.model import Digest
 from bot.digest.parser import parse_digest
 from bot.i18n import Translator
+from bot.ledger import DeliveryStatus, Ledger
 from bot.platforms.base import (
     MessagePayload,
+    PlatformError,
     Poster,
     RateLimited,
     Target,
@@ -43,8 +47,8 @@ _log = logging.getLogger(__name__)
 # Store key of the last digest date delivered to every channel (ISO date).
 COMPLETED_DATE_KEY = "daily.completed_date"
 
-# Maximum length of one sleep while waiting for a run, in seconds. Re-reading the clock this often keeps the
-# job on time after a wall-clock jump or a host suspend.
+# Maximum length of one sleep while waiting for a run, in seconds. Re-reading the clock this
+# often keeps the job on time after a wall-clock jump or a host suspend.
 _MAX_SLEEP_SECONDS = 300.0
 
 
@@ -171,6 +175,80 @@ class NoteSender:
         return False
 
 
+async def _find_sent_on_slack(poster: Any, channel: ChannelConfig, day: dt.date) -> dict[int, str]:
+    """Return paper number -> message ts of the day's messages that carry paperbot metadata."""
+    from bot.render.slack import EVENT_TYPE
+
+    # Messages of `day` are sent on that day or later, so the history starts a day before
+    # it to cover every time zone.
+    oldest = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(), dt.UTC).timestamp()
+    found: dict[int, str] = {}
+    for message in await poster.history(channel.id, oldest=f"{oldest:.6f}"):
+        metadata = message.metadata or {}
+        payload = metadata.get("event_payload") or {}
+        if metadata.get("event_type") != EVENT_TYPE:
+            continue
+        if payload.get("digest_date") != day.isoformat():
+            continue
+        found.setdefault(int(payload.get("paper", -1)), message.ts)
+    return found
+
+
+# Platforms whose sent messages can be looked up. Discord needs no lookup, because a resend
+# carries the same nonce with enforce_nonce and Discord answers with the first message.
+_SENT_FINDERS: dict[
+    Platform, Callable[[Any, ChannelConfig, dt.date], Awaitable[dict[int, str]]]
+] = {
+    Platform.SLACK: _find_sent_on_slack,
+}
+
+
+async def reconcile_in_flight(
+    ledger: Ledger,
+    channels: Sequence[ChannelConfig],
+    posters: Mapping[Platform, Poster],
+    day: dt.date,
+) -> int:
+    """Record as SENT the IN_FLIGHT messages of `day` that the platform already has.
+
+    A crash between the platform accepting a message and the ledger's SENT write leaves an
+    IN_FLIGHT record, and delivery would send that message again. Returns how many records
+    were fixed.
+
+    NOTE: conversations.history lists channel messages only, so a Slack thread reply left
+    IN_FLIGHT is not found and is sent again.
+
+    Raises:
+        PlatformError: The lookup failed; delivering now could post duplicates.
+    """
+    fixed = 0
+    for channel in channels:
+        finder = _SENT_FINDERS.get(channel.platform)
+        if finder is None or channel.platform not in posters:
+            continue
+        records = await ledger.records(channel.name, day)
+        pending = [record for record in records if record.status is DeliveryStatus.IN_FLIGHT]
+        if not pending:
+            continue
+        sent = await finder(posters[channel.platform], channel, day)
+        for record in pending:
+            message_id = sent.get(record.paper)
+            if message_id is None:
+                continue
+            await ledger.put(
+                dataclasses.replace(record, status=DeliveryStatus.SENT, message_id=message_id)
+            )
+            fixed += 1
+            _log.info(
+                "message %d of %s was already in %s (ts %s); recorded as sent",
+                record.paper,
+                day,
+                channel.name,
+                message_id,
+            )
+    return fixed
+
+
 class DailyJob:
     """Runs the daily digest job on `clock` until cancelled.
 
@@ -182,6 +260,7 @@ class DailyJob:
         posters: One poster per platform of `config.channels`.
         clock: Time source for the schedule, polling and delivery pacing.
         progress: Receives every delivery `ProgressEvent`, for metrics.
+        ledger: Delivery ledger; the store's own ledger when None.
         deliver_digest: Delivery function, `bot.delivery.deliver` unless a test replaces it.
     """
 
@@ -194,6 +273,7 @@ class DailyJob:
         clock: Clock,
         *,
         progress: ProgressCallback | None = None,
+        ledger: Ledger | None = None,
         deliver_digest: Deliver = deliver,
     ) -> None:
         self._config = config
@@ -202,10 +282,12 @@ class DailyJob:
         self._posters = posters
         self._clock = clock
         self._progress = progress
+        self._ledger = ledger if ledger is not None else store.ledger()
         self._deliver = deliver_digest
         self._notes = NoteSender(store, posters, clock, max_retries=config.delivery.max_retries)
         self.next_run_at: dt.datetime | None = None
         self.last_run: LastRun | None = None
+        self.last_completed_date: dt.date | None = None
         self.polls = 0
 
     async def run_forever(self) -> None:
@@ -235,7 +317,8 @@ class DailyJob:
     async def completed_date(self) -> dt.date | None:
         """Return the last digest date delivered to every channel, or None."""
         text = await self._store.get_value(COMPLETED_DATE_KEY)
-        return dt.date.fromisoformat(text) if text else None
+        self.last_completed_date = dt.date.fromisoformat(text) if text else None
+        return self.last_completed_date
 
     async def run_day(self, plan: DayPlan) -> DayOutcome:
         """Poll the source from `plan.run_at` until the digest appears or the deadline passes.
@@ -249,8 +332,9 @@ class DailyJob:
         await self._sleep_until(plan.run_at)
         while True:
             digest = await self._poll(plan)
-            if digest is not None:
-                return await self._post(digest)
+            outcome = await self._post(digest) if digest is not None else None
+            if outcome is not None:
+                return outcome
             next_poll = plan.next_poll(self._clock.now())
             if next_poll is None:
                 return await self._deadline_missed(plan)
@@ -282,7 +366,7 @@ class DailyJob:
             return None
         return digest
 
-    async def _post(self, digest: Digest) -> DayOutcome:
+    async def _post(self, digest: Digest) -> DayOutcome | None:
         outcome = await self._store.save_digest(digest, digest_hash(digest))
         _log.info(
             "digest of %s loaded from %s: %d papers (%s)",
@@ -297,11 +381,23 @@ class DailyJob:
             _log.warning("digest of %s changed since it was first loaded", digest.date)
         if not digest.papers:
             return await self._post_empty_day(digest)
+        try:
+            await reconcile_in_flight(
+                self._ledger, self._config.channels, self._posters, digest.date
+            )
+        except PlatformError as error:
+            _log.error(
+                "digest of %s not posted: checking for messages sent before a crash failed"
+                " (%s); polling again",
+                digest.date,
+                error,
+            )
+            return None
         reports = await self._deliver(
             digest,
             self._config.channels,
             self._posters,
-            self._store.ledger(),
+            self._ledger,
             self._clock,
             config=self._config.delivery,
             locale=self._config.locale,
@@ -349,6 +445,7 @@ class DailyJob:
 
     async def _complete(self, day: dt.date) -> None:
         await self._store.set_value(COMPLETED_DATE_KEY, day.isoformat())
+        self.last_completed_date = day
 
     def _finish(self, day: dt.date, outcome: DayOutcome, ok: int, total: int) -> DayOutcome:
         self.last_run = LastRun(day, outcome, self._clock.now(), ok, total)
