@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_check_config(commands)
     _add_init(commands)
     _add_preview(commands)
+    _add_run(commands)
     return parser
 
 
@@ -201,6 +202,21 @@ def _run_preview(args: argparse.Namespace) -> int:
         return run_preview_command(args)
     except PreviewOutputError as error:
         raise UsageError(str(error)) from error
+
+
+def _add_run(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser(
+        "run",
+        help="run the bot: post the daily digest on schedule and serve /healthz and /metrics",
+    )
+    _add_config_option(run)
+    run.set_defaults(handler=_run_service)
+
+
+def _run_service(args: argparse.Namespace) -> int:
+    from bot.service import run_service_command
+
+    return run_service_command(args)
 
 
 def _run_post(args: argparse.Namespace) -> int:
