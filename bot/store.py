@@ -12,8 +12,9 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiosqlite
 
@@ -35,6 +36,18 @@ _BM25_WEIGHTS = (50.0, 10.0, 1.0)
 _EXACT_ID_SCORE = 1e6
 # Bonus that lifts a paper whose title contains every query term above body-only hits.
 _TITLE_BONUS = 1000.0
+
+
+def series_key(source: str) -> str:
+    """Return the file name of a digest's path or URL, which names its series and date.
+
+    The same post loaded by path (`paperbot post --digest`), from the folder source or over
+    HTTP then shares one row instead of three.
+    """
+    name = PurePosixPath(
+        urlsplit(source).path if "://" in source else source.replace("\\", "/")
+    ).name
+    return name or source
 
 
 class SaveOutcome(enum.StrEnum):
@@ -118,7 +131,7 @@ class Store:
         row = await _one(
             self._db,
             "SELECT id, content_hash FROM digests WHERE date = ? AND source = ?",
-            (digest.date.isoformat(), digest.source),
+            (digest.date.isoformat(), series_key(digest.source)),
         )
         if row is not None and row[1] == content_hash:
             return SaveOutcome.UNCHANGED
@@ -150,7 +163,7 @@ class Store:
             cursor = await self._db.execute(
                 "INSERT INTO digests (title, date_source, url, content_hash, loaded_at, date,"
                 " source) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (*values, digest.date.isoformat(), digest.source),
+                (*values, digest.date.isoformat(), series_key(digest.source)),
             )
             return int(cursor.lastrowid or 0)
 
@@ -245,7 +258,7 @@ class Store:
         params: tuple[Any, ...] = (date.isoformat(),)
         if source is not None:
             sql += " AND source = ?"
-            params += (source,)
+            params += (series_key(source),)
         row = await _one(self._db, sql + " ORDER BY id LIMIT 1", params)
         if row is None:
             return None
