@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_init(commands)
     _add_preview(commands)
     _add_run(commands)
+    _add_backfill(commands)
     return parser
 
 
@@ -252,12 +253,46 @@ def configure_logging(level: str) -> None:
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _add_backfill(commands: argparse._SubParsersAction) -> None:
+    backfill = commands.add_parser(
+        "backfill", help="load past digests into the archive for /paper, without posting them"
+    )
+    which = backfill.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--from",
+        dest="date_from",
+        type=_date,
+        metavar="DATE",
+        help="first date to load from the configured source, YYYY-MM-DD (needs --to)",
+    )
+    which.add_argument(
+        "--folder", type=Path, metavar="PATH", help="load every *.md post in a folder"
+    )
+    backfill.add_argument(
+        "--to", dest="date_to", type=_date, metavar="DATE", help="last date, YYYY-MM-DD"
+    )
+    _add_config_option(backfill)
+    backfill.set_defaults(handler=_run_backfill)
+
+
+def _run_backfill(args: argparse.Namespace) -> int:
+    from bot.backfill import run_backfill_command
+
+    if args.date_from is not None and args.date_to is None:
+        raise UsageError("backfill --from needs --to (the last date to load)")
+    if args.folder is not None and args.date_to is not None:
+        raise UsageError("backfill --to goes with --from, not with --folder")
+    return run_backfill_command(args)
+
+
 def _bad_input_errors() -> tuple[type[BaseException], ...]:
+    from bot.backfill import BackfillRangeError
     from bot.config import ConfigError
     from bot.digest.errors import DigestError
     from bot.posting import ChannelSelectionError
 
     errors: list[type[BaseException]] = [
+        BackfillRangeError,
         ConfigError,
         DigestError,
         UsageError,
