@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -58,11 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_config_option(parser: argparse.ArgumentParser) -> None:
+    # PAPERBOT_CONFIG lets a Procfile or systemd unit choose the file without arguments.
+    default = Path(os.environ.get("PAPERBOT_CONFIG") or DEFAULT_CONFIG)
     parser.add_argument(
         "--config",
         type=Path,
-        default=DEFAULT_CONFIG,
-        help=f"YAML config file (default: {DEFAULT_CONFIG})",
+        default=default,
+        help=f"YAML config file (default: $PAPERBOT_CONFIG, else {DEFAULT_CONFIG})",
     )
 
 

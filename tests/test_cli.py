@@ -266,3 +266,12 @@ async def test_module_and_console_script_share_help():
     assert code == 0
     assert "post" in stdout
     assert "check-config" in stdout
+
+
+async def test_paperbot_config_variable_picks_the_default_file(tmp_path):
+    code, _, stderr = await run_cli(
+        "check-config", env={"PAPERBOT_CONFIG": str(tmp_path / "x.yaml")}
+    )
+
+    assert code == 2
+    assert f"{tmp_path / 'x.yaml'}: file not found" in stderr
