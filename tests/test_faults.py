@@ -44,7 +44,7 @@ SEOUL = dt.timezone(dt.timedelta(hours=9))
 RUN_AT = dt.datetime(2025, 8, 29, 8, 30, tzinfo=SEOUL).astimezone(dt.UTC)
 SCHEDULE = ScheduleConfig(time=dt.time(8, 30), timezone="Asia/Seoul")
 EXPECTED = list(range(0, 11))
-# Short, so a held request times out quickly; the fakes answer in milliseconds.
+# Short, so a held request times out quickly; the fakes respond in milliseconds.
 REQUEST_TIMEOUT_SECONDS = 0.5
 
 
