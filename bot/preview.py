@@ -78,8 +78,8 @@ class PreviewOutputError(Exception):
 class Count:
     """The length of one payload part against its platform limit.
 
-    `part` is the Translator key suffix of the part's label (`slack_section` is shown
-    as "section text"); `items` marks a count of elements rather than characters.
+    `part` is the Translator key suffix of the part's label, so `slack_section` is shown
+    as "section text". `items` marks a count of elements rather than characters.
     """
 
     part: str
@@ -122,10 +122,10 @@ def _escape(text: str) -> str:
 
 
 def _element(tag: str, content: str, **attributes: object) -> str:
-    """Return `<tag attributes>content</tag>`; `content` must already be HTML.
+    """Return `<tag attributes>content</tag>`, where `content` must already be HTML.
 
-    A trailing underscore is dropped from an attribute name (`class_`) and other
-    underscores become hyphens (`data_part` is `data-part`); None values are left out.
+    A trailing underscore is dropped from an attribute name (`class_`), and other
+    underscores become hyphens (`data_part` is `data-part`). None values are left out.
     """
     rendered = "".join(
         f' {name.rstrip("_").replace("_", "-")}="{_escape(str(value))}"'
@@ -149,8 +149,8 @@ _FENCE = re.compile(r"```(?:\n)?(?P<code>.*?)(?:\n)?```", re.DOTALL)
 _SLACK_ENTITY = re.compile(r"&(amp|lt|gt);")
 _SLACK_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 # Slack mrkdwn: styles only open and close at word boundaries, so `2*3*4` stays literal.
-# NOTE: this is a look-alike of Slack's parser for the markup the renderers produce,
-# not a full reimplementation; rare nestings may draw differently in Slack.
+# NOTE: this imitates Slack's parser only for the markup that the renderers produce, so
+# rare nestings may draw differently in Slack.
 _SLACK_INLINE = re.compile(
     r"`(?P<code>[^`\n]+)`"
     r"|<(?P<angle>[^<>\n]+)>"
@@ -197,7 +197,7 @@ def slack_inline_html(text: str) -> str:
 
 
 def slack_mrkdwn_html(text: str) -> str:
-    """Convert a Slack mrkdwn text object to HTML; line breaks stay `\\n` for `pre-wrap`."""
+    """Convert a Slack mrkdwn text object to HTML; CSS `pre-wrap` shows its `\\n` breaks."""
     return _blocks_html(
         text,
         code=lambda code: _escape(_slack_unescape(code)),
@@ -255,7 +255,7 @@ def _discord_line_html(line: str) -> str:
 
 
 def discord_markdown_html(text: str) -> str:
-    """Convert Discord message or embed markdown to HTML; line breaks stay `\\n`."""
+    """Convert Discord message or embed markdown to HTML; CSS `pre-wrap` shows its `\\n` breaks."""
     return _blocks_html(text, code=_escape, line=_discord_line_html, quotes=_DISCORD_QUOTES)
 
 
@@ -394,7 +394,7 @@ def _slack_message(payload: MessagePayload, t: Translator) -> _Drawn:
 
 # Discord messages --------------------------------------------------------------------------
 
-# Discord draws an embed without `color` with a neutral bar; this is close to it.
+# Bar of an embed without `color`: an approximation of the neutral grey of Discord's client.
 _DISCORD_DEFAULT_BAR = "#4e5058"
 
 
@@ -423,35 +423,38 @@ def _discord_fields(fields: list[Any]) -> _Drawn:
 
 
 def _discord_embed(embed: dict[str, Any]) -> _Drawn:
-    """Draw one embed; its counts end with the embed total toward Discord's 6000."""
+    """Draw one embed with the length of each of its texts."""
     parts = []
     counts = []
+
     author = _text((embed.get("author") or {}).get("name"))
     if author:
         parts.append(_element("div", _escape(author), class_="dc-author"))
         counts.append(Count("discord_author", len(author), DISCORD_AUTHOR_MAX))
+
     title = _text(embed.get("title"))
     if title:
         title_html = discord_inline_html(title)
         linked = _link(_text(embed.get("url")), title_html) if embed.get("url") else title_html
         parts.append(_element("div", linked, class_="dc-title"))
         counts.append(Count("discord_title", len(title), DISCORD_EMBED_TITLE_MAX))
+
     description = _text(embed.get("description"))
     if description:
         parts.append(_element("div", discord_markdown_html(description), class_="dc-description"))
         counts.append(Count("discord_description", len(description), DISCORD_EMBED_DESCRIPTION_MAX))
+
     fields = embed.get("fields") or []
     if fields:
         fields_html, field_counts = _discord_fields(fields)
         parts.append(fields_html)
         counts += field_counts
+
     footer = _text((embed.get("footer") or {}).get("text"))
     if footer:
         parts.append(_element("div", _escape(footer), class_="dc-footer"))
         counts.append(Count("discord_footer", len(footer), DISCORD_FOOTER_MAX))
-    # Discord's 6000-character total counts these texts only, not URLs or labels.
-    total = sum(count.count for count in counts if not count.items)
-    counts.append(Count("discord_total", total, DISCORD_EMBEDS_TOTAL_MAX))
+
     style = f"border-left-color: {_bar_color(embed)}"
     return _element("div", "".join(parts), class_="dc-embed", style=style), counts
 
@@ -467,7 +470,7 @@ def _discord_buttons(rows: list[Any]) -> _Drawn:
             label, url = _text(button.get("label")), _text(button.get("url"))
             counts.append(Count("discord_button", len(label), DISCORD_BUTTON_LABEL_MAX))
             if button.get("style") == DISCORD_LINK_BUTTON_STYLE:
-                # U+2197: the arrow that Discord shows on link buttons.
+                # U+2197 stands in for the external-link icon of Discord's link buttons.
                 buttons.append(_link(url, _escape(label) + " \u2197", class_="dc-button"))
                 counts.append(Count("discord_button_url", len(url), DISCORD_BUTTON_URL_MAX))
             else:
@@ -483,11 +486,19 @@ def _discord_message(payload: MessagePayload, t: Translator) -> _Drawn:
     if content:
         parts.append(_element("div", discord_markdown_html(content), class_="dc-content"))
         counts.append(Count("discord_content", len(content), DISCORD_CONTENT_MAX))
+    embed_counts: list[Count] = []
     for embed in payload.get("embeds") or []:
         if isinstance(embed, dict):
-            embed_html, embed_counts = _discord_embed(embed)
+            embed_html, counts_of_embed = _discord_embed(embed)
             parts.append(embed_html)
-            counts += embed_counts
+            embed_counts += counts_of_embed
+    counts += embed_counts
+    if embed_counts:
+        # Discord's 6000-character limit applies to the texts of all embeds of a message
+        # together, counted like `discord_payload_problems`: no URLs, no button labels.
+        total = sum(count.count for count in embed_counts if not count.items)
+        counts.append(Count("discord_total", total, DISCORD_EMBEDS_TOTAL_MAX))
+
     buttons_html, button_counts = _discord_buttons(payload.get("components") or [])
     parts.append(buttons_html)
     counts += button_counts
@@ -512,7 +523,7 @@ class PreviewColumn:
     """One platform's column: the channel whose settings render it, and its messages.
 
     `configured` is false for a stand-in channel of a platform that the config does not
-    use; it is rendered with the preview locale and the default channel settings.
+    use. A stand-in channel has the default channel settings and the preview locale.
     """
 
     channel: ChannelConfig
@@ -529,8 +540,8 @@ def preview_columns(digest: Digest, config: Config, locale: str) -> list[Preview
     columns = []
     for platform in _PLATFORM_ORDER:
         configured = config.channels_for(platform)
-        # NOTE: further channels of the same platform are not drawn; they differ only
-        # when their own locale or header setting differs from the first one.
+        # NOTE: further channels of the same platform are not drawn. Their messages differ
+        # from the first channel's only when their locale, header or thread setting does.
         channel = configured[0] if configured else _stand_in_channel(platform)
         messages = {
             message.paper: message.payload for message in plan_messages(digest, channel, locale)
@@ -561,18 +572,32 @@ def _problems_html(platform: Platform, payload: MessagePayload, t: Translator) -
     return _element("div", heading + _element("ul", items), class_="problems found")
 
 
+def message_html(platform: Platform, payload: MessagePayload, t: Translator) -> str:
+    """Draw one message payload, the length of each part and the problems found in it.
+
+    The problems are those that the platform would reject and live mentions, as listed by
+    the validators of `bot.render.limits`.
+
+    Args:
+        platform: The platform the payload is for.
+        payload: A `chat.postMessage` body (Slack) or create-message body (Discord).
+        t: Translator of the labels around the message.
+    """
+    drawn, counts = _MESSAGE_DRAWERS[platform](payload, t)
+    counts_html = _element("ul", "".join(_count_html(count, t) for count in counts))
+    return (
+        drawn + _element("div", counts_html, class_="counts") + _problems_html(platform, payload, t)
+    )
+
+
 def _cell_html(column: PreviewColumn, number: int, t: Translator) -> str:
     platform = column.channel.platform
     payload = column.messages.get(number)
     if payload is None:
-        note = _element("p", _escape(t("preview_not_sent")), class_="not-sent")
-        return _element("div", note, class_=f"cell {platform}", data_platform=str(platform))
-    message_html, counts = _MESSAGE_DRAWERS[platform](payload, t)
-    counts_html = _element("ul", "".join(_count_html(count, t) for count in counts))
-    details = _element("div", counts_html, class_="counts") + _problems_html(platform, payload, t)
-    return _element(
-        "div", message_html + details, class_=f"cell {platform}", data_platform=str(platform)
-    )
+        content = _element("p", _escape(t("preview_not_sent")), class_="not-sent")
+    else:
+        content = message_html(platform, payload, t)
+    return _element("div", content, class_=f"cell {platform}", data_platform=str(platform))
 
 
 def _column_heading(column: PreviewColumn, t: Translator) -> str:
