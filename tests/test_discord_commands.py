@@ -264,17 +264,22 @@ def test_client_requires_token(api: FakeDiscordApp, service: PaperService, store
 def test_client_rejects_bad_application_id(
     api: FakeDiscordApp, service: PaperService, store: Store
 ) -> None:
-    with pytest.raises(ValueError, match="invalid discord.application_id 'paperbot'"):
-        PaperClient(discord_config(api, application_id="paperbot"), service, store)
+    for application_id in ("paperbot", "١٢٣", ""):
+        with pytest.raises(ValueError, match="invalid discord.application_id"):
+            PaperClient(discord_config(api, application_id=application_id), service, store)
 
 
 # /paper answers
 
 
-async def test_paper_without_query_lists_latest(bot: PaperClient, gateway: FakeGateway) -> None:
+async def test_paper_without_query_lists_latest(
+    bot: PaperClient, api: FakeDiscordApp, gateway: FakeGateway
+) -> None:
     interaction = await ask(bot, gateway, options_of())
 
     assert interaction.callback == {"type": CALLBACK_DEFERRED_MESSAGE, "data": {"flags": 64}}
+    endpoints = [request.endpoint for request in api.requests]
+    assert endpoints.index("interaction_callback") < endpoints.index("execute_webhook")
     lines = content_of(interaction).split("\n")
     assert lines[0] == "Daily Papers — 2025-09-23 · 11편"
     assert lines[1].endswith("Qwen3-Omni Technical Report")

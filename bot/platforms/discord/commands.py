@@ -251,7 +251,10 @@ class PaperClient(discord.Client):
     ) -> None:
         if not config.token:
             raise ValueError("discord.token is missing; set it to the bot token")
-        if config.application_id is not None and not str(config.application_id).isdigit():
+        application_id = str(config.application_id or "")
+        if config.application_id is not None and not (
+            application_id.isascii() and application_id.isdigit()
+        ):
             raise ValueError(
                 f"invalid discord.application_id {config.application_id!r}: expected digits"
             )
@@ -331,7 +334,7 @@ class PaperClient(discord.Client):
         """Defer the interaction, answer the query and send the answer as a follow-up.
 
         The answer is ephemeral unless `public`. Failures are logged with their traceback,
-        and the user sees only a localized message.
+        and a failed answer reaches the user as the localized generic error message.
         """
         ephemeral = not public
         try:
