@@ -103,7 +103,7 @@ def message_nonce(channel: str, digest_date: object, paper: int) -> str:
     """Return the deterministic nonce of one (channel, date, paper) message.
 
     The same message gets the same nonce on every run, so Discord's `enforce_nonce` drops a
-    resend of a message whose first send arrived but whose answer was lost.
+    resend of a message whose first send arrived but whose response was lost.
     """
     key = f"{channel}\x1f{digest_date}\x1f{paper}".encode()
     return hashlib.sha256(key).hexdigest()[:NONCE_LENGTH]
@@ -119,7 +119,7 @@ class Pacer:
     """Keeps one channel under its platform rate: at most `burst` requests in any window.
 
     Every request counts, retries included, because the platform counts them too. A request
-    is recorded when its answer arrives: the platform counted it at some earlier moment, so
+    is recorded when its response arrives. The platform counted it at some earlier moment, so
     the window here never ends before the platform's does.
     """
 
@@ -139,7 +139,7 @@ class Pacer:
             await self._clock.sleep(self._done[0] - window_start)
 
     def record(self) -> None:
-        """Count a request whose answer, or failure, has just arrived."""
+        """Count a request whose response, or failure, has just arrived."""
         self._done.append(self._clock.monotonic())
 
 
@@ -281,7 +281,7 @@ class _ChannelRun:
         if previous.message_id is None:
             self._fail(paper, "ledger has it as sent without a message id")
             raise _ChannelStopped(
-                f"message {paper} is recorded as sent without a message id; "
+                f"{_describe(paper)} is recorded as sent without a message id; "
                 "remove the ledger record to send it again"
             )
         if paper != HEADER_PAPER:
@@ -427,7 +427,7 @@ async def deliver(
         locale: Locale of channels that set none.
         progress: Called with every `ProgressEvent`, from the event loop.
         backoff_seconds: First wait after a transient error.
-        max_backoff_seconds: Longest wait after a transient error.
+        max_backoff_seconds: Maximum wait after a transient error.
 
     Raises:
         ValueError: A channel has no poster or renderer, a locale is unknown, channel names

@@ -214,7 +214,7 @@ async def test_pacer_waits_for_oldest_send() -> None:
         clock.advance(0.25)  # the request takes 0.25 s
         pacer.record()
 
-    # A request leaves the window exactly 1 s after its answer arrived.
+    # A request leaves the window exactly 1 s after its response arrived.
     assert sends == [0.0, 0.25, 1.25, 1.5, 2.5]
     assert clock.sleeps == [0.75, 0.75]
 

@@ -1,7 +1,7 @@
 """Platform-neutral poster protocol, message targets and the errors that delivery retries on.
 
 Each platform folder implements `Poster` with its client library and `MessageRenderer` on top
-of `bot.render`; delivery sees only the types in this module.
+of `bot.render`; delivery uses only the types in this module.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class Rate:
 
 @dataclass(frozen=True)
 class Target:
-    """Where a message goes: a channel, or a thread in it.
+    """Destination of a message: a channel, or a thread in it.
 
     `thread_id` is the parent message `ts` on Slack and the thread channel id on Discord.
     """
@@ -61,11 +61,15 @@ class PostResult:
 
 
 class PlatformError(Exception):
-    """A request to a chat platform failed; the message never contains a token."""
+    """A request to a chat platform failed.
+
+    Posters build the message from the method name, HTTP status and platform error code,
+    so it never contains a token.
+    """
 
 
 class RateLimited(PlatformError):
-    """The platform answered 429; retry after `retry_after` seconds."""
+    """The platform returned HTTP 429; retry after `retry_after` seconds."""
 
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
@@ -73,7 +77,7 @@ class RateLimited(PlatformError):
 
 
 class TransientError(PlatformError):
-    """A failure that may pass: 5xx, timeout, dropped connection or a platform-side error code."""
+    """A failure that a retry may fix: 5xx, timeout, dropped connection or a server-side code."""
 
 
 class PermanentError(PlatformError):
@@ -111,7 +115,7 @@ class Poster(Protocol):
 
 
 class MessageRenderer(Protocol):
-    """Builds one platform's payloads for delivery, which knows nothing of their shape."""
+    """Builds one platform's payloads, so delivery never depends on their shape."""
 
     def header(
         self, digest: Digest, translator: Translator, *, target: Target, nonce: str

@@ -2,7 +2,7 @@
 
 It checks the `Bot` token, channel access and message limits the way Discord does (JSON
 errors with Discord's codes), honours `nonce` with `enforce_nonce`, records every request,
-and can answer with 429, 5xx, a held request or a dropped connection on demand.
+and can respond with 429, 5xx, a held request or a dropped connection on demand.
 """
 
 from __future__ import annotations
@@ -26,13 +26,12 @@ TOKEN = "fake-discord-token"
 BOT_USER_ID = "1100000000000000001"
 GUILD_ID = "1200000000000000001"
 
-# Discord documents that a repeated nonce with enforce_nonce returns the first message when
-# it comes "within the past few minutes".
-# NOTE: the exact window is not documented; five minutes is an estimate.
+# How long a repeated nonce with enforce_nonce returns the first message instead of a new one.
+# NOTE: five minutes is an estimate of Discord's "few minutes".
 NONCE_WINDOW_SECONDS = 300.0
 
 # Limits checked here independently of bot.render.limits, so a bug there cannot hide one in
-# the renderers. Numbers from Discord's "Embed Limits" and "Create Message" references.
+# the renderers.
 _MAX_CONTENT = 2000
 _MAX_EMBEDS = 10
 _MAX_EMBED_TOTAL = 6000
@@ -75,7 +74,7 @@ class DiscordChannel:
 
 
 class DiscordApiError(Exception):
-    """An error answer: HTTP `status` and Discord's JSON body."""
+    """An error response: HTTP `status` and Discord's JSON body."""
 
     def __init__(self, status: int, code: int, message: str, errors: Any = None) -> None:
         super().__init__(message)
@@ -92,8 +91,8 @@ class FakeDiscord(FakeServer):
         channels: The guild's text channels.
         token: The bot token that requests must carry as `Bot <token>`.
         rate_limit: Optional (messages, seconds) per channel for create message; over it the
-            fake answers 429 as Discord does.
-        bucket_headers: Send X-RateLimit-* headers on successful create-message answers too.
+            fake responds with 429 as Discord does.
+        bucket_headers: Send X-RateLimit-* headers on successful create-message responses too.
             discord.py then waits out an empty bucket on the event loop clock, so tests that
             run the fake on a FakeClock leave this off.
         clock: Time source of the rate window and the nonce window.
@@ -175,11 +174,11 @@ class FakeDiscord(FakeServer):
             if fault is not None:
                 record.status = fault.status
                 return fault
-            return await self._answer(record, request, handler)
+            return await self._respond(record, request, handler)
 
         return dispatch
 
-    async def _answer(
+    async def _respond(
         self, record: RecordedRequest, request: web.Request, handler: Any
     ) -> web.StreamResponse:
         if request.headers.get("Authorization") != f"Bot {self.token}":
@@ -210,7 +209,7 @@ class FakeDiscord(FakeServer):
             "X-RateLimit-Reset-After": f"{retry_after:.3f}",
             "X-RateLimit-Bucket": f"fake-bucket-{scope_key}",
             "X-RateLimit-Scope": "user",
-            # discord.py treats a 429 without Via as a Cloudflare ban; Discord's answers carry it.
+            # discord.py treats a 429 without Via as a Cloudflare ban. Discord's 429s carry Via.
             "Via": "1.1 google",
         }
         return _json_response(body, status=429, headers=headers)

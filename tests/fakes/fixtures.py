@@ -1,6 +1,6 @@
 """Pytest fixtures that start the fake Slack and Discord servers and posters aimed at them.
 
-Import the fixtures you need into a test module (`from tests.fakes.fixtures import ...`).
+Load them in a test module with `pytest_plugins = ["tests.fakes.fixtures"]`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ DISCORD_PAPERS = "1000000000000000001"
 DISCORD_DIGEST = "1000000000000000002"
 DISCORD_NO_ACCESS = "1000000000000000003"
 
-# Fast enough for tests that run on the wall clock, and exact on a FakeClock.
+# Request timeout of the fixture posters: no test reaches it unless a fake holds a request.
 TEST_REQUEST_TIMEOUT_SECONDS = 5.0
 
 

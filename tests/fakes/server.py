@@ -14,26 +14,26 @@ from bot.clock import Clock, SystemClock
 
 @dataclass(frozen=True)
 class RateLimit:
-    """Answer the next request with 429 and this Retry-After."""
+    """Respond to the next request with HTTP 429 and this Retry-After."""
 
     retry_after: float
 
 
 @dataclass(frozen=True)
 class ServerError:
-    """Answer the next request with this 5xx status."""
+    """Respond to the next request with this 5xx status."""
 
     status: int = 500
 
 
 @dataclass(frozen=True)
 class Hang:
-    """Hold the next request until `release()`, then answer it normally."""
+    """Hold the next request until `release()`, then handle it normally."""
 
 
 @dataclass(frozen=True)
 class Drop:
-    """Close the connection of the next request without an answer."""
+    """Close the connection of the next request without a response."""
 
 
 Fault = RateLimit | ServerError | Hang | Drop
@@ -41,7 +41,7 @@ Fault = RateLimit | ServerError | Hang | Drop
 
 @dataclass
 class RecordedRequest:
-    """One request as the fake received it, and how the fake answered.
+    """One request as the fake received it, and the fake's response.
 
     `endpoint` is the Slack method (`chat.postMessage`) or a Discord route name
     (`create_message`). `error` is the Slack error code or the Discord error code as text.
@@ -100,7 +100,7 @@ class RateWindow:
 class FakeServer:
     """An aiohttp app on 127.0.0.1 at a random port that records requests and injects faults.
 
-    Subclasses add routes in `_add_routes` and build the platform's own 429 and 5xx answers.
+    Subclasses add routes in `_add_routes` and build the platform's own 429 and 5xx responses.
     """
 
     def __init__(self, clock: Clock | None = None) -> None:
@@ -148,11 +148,11 @@ class FakeServer:
         await self._held.wait()
 
     def release(self) -> None:
-        """Let every held request, and every later `Hang`, be answered normally."""
+        """Let every held request, and every later `Hang`, be handled normally."""
         self._release.set()
 
     async def _apply_fault(self, endpoint: str, request: web.Request) -> web.StreamResponse | None:
-        """Return the fault's answer, or None to answer normally (after a `Hang` is released)."""
+        """Return the fault's response, or None to handle the request normally."""
         queue = self._faults[endpoint]
         if not queue:
             return None
@@ -167,7 +167,7 @@ class FakeServer:
             return None
         assert request.transport is not None
         request.transport.close()
-        # The connection is gone, so this answer is never written.
+        # The connection is closed, so this response is never written.
         raise web.HTTPInternalServerError()
 
     def _add_routes(self, app: web.Application) -> None:

@@ -1,7 +1,7 @@
 """A fake Slack Web API under `/api/` for slack_sdk's AsyncWebClient.
 
 It checks the bearer token, channel membership and message limits the way Slack does
-(HTTP 200 with `ok: false` and an error code), records every request, and can answer with
+(HTTP 200 with `ok: false` and an error code), records every request, and can respond with
 429, 5xx, a held request or a dropped connection on demand.
 """
 
@@ -25,13 +25,13 @@ BOT_USER_ID = "U0FAKEBOT"
 BOT_ID = "B0FAKEBOT"
 
 # Limits checked here independently of bot.render.limits, so a bug there cannot hide one in
-# the renderers. Numbers from Slack's Block Kit and chat.postMessage reference pages.
+# the renderers.
 _MAX_BLOCKS = 50
 _MAX_HEADER_TEXT = 150
 _MAX_SECTION_TEXT = 3000
 _MAX_TEXT = 40_000
 
-# Error code Slack answers for each field a validator names first in its problem text.
+# Error code Slack returns for each field that a validator names first in its problem text.
 _PROBLEM_CODES = {
     "blocks": "invalid_blocks",
     "text": "msg_too_long",
@@ -63,7 +63,7 @@ class SlackChannel:
 
 
 class SlackApiError(Exception):
-    """An `ok: false` answer with Slack error `code`."""
+    """An `ok: false` response with Slack error `code`."""
 
     def __init__(self, code: str, **extra: Any) -> None:
         super().__init__(code)
@@ -81,7 +81,7 @@ class FakeSlack(FakeServer):
         channels: The workspace's channels.
         token: The bot token that requests must carry.
         rate_limit: Optional (messages, seconds) per channel for chat.postMessage; over it the
-            fake answers 429 with Retry-After.
+            fake responds with 429 and Retry-After.
         clock: Time source of the rate window.
     """
 
@@ -150,7 +150,7 @@ class FakeSlack(FakeServer):
             return fault
 
         try:
-            answer = await self._answer(method, request, args)
+            answer = await self._respond(method, request, args)
         except _RateLimitedByWindow as limited:
             record.status = 429
             record.error = "ratelimited"
@@ -159,7 +159,7 @@ class FakeSlack(FakeServer):
         record.message_id = answer.get("ts")
         return web.json_response(answer)
 
-    async def _answer(
+    async def _respond(
         self, method: str, request: web.Request, args: dict[str, Any]
     ) -> dict[str, Any]:
         handler = self._handlers.get(method)

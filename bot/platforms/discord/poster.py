@@ -1,9 +1,9 @@
 """Discord REST poster on discord.py's HTTPClient (no gateway), with neutral errors.
 
-discord.py answers a 429 by sleeping on the event loop and retrying, and retries 500/502/504
-the same way. An aiohttp trace hook raises on those statuses before discord.py reads the
-response, so they surface as `RateLimited` or `TransientError` and delivery waits on its
-injected clock instead.
+discord.py (2.7, discord/http.py) handles a 429 by sleeping on the event loop and retrying,
+and retries 500/502/504 the same way. An aiohttp trace hook raises on those statuses before
+discord.py reads the response, so they surface as `RateLimited` or `TransientError` and
+delivery waits on its injected clock instead.
 """
 
 from __future__ import annotations
@@ -37,15 +37,15 @@ _log = logging.getLogger(__name__)
 # Discord error code for "A thread has already been created for this message".
 _THREAD_ALREADY_CREATED = 160004
 
-# Thread names are 1-100 characters (Discord "Start Thread from Message" reference).
+# Discord's Start Thread from Message body takes a name of 1-100 characters.
 _MAX_THREAD_NAME = 100
 
-# Minutes of inactivity before Discord archives the thread; 1440 (one day) is an allowed value.
+# Minutes of inactivity before Discord archives the thread: one of 60, 1440, 4320 or 10080.
 _THREAD_ARCHIVE_MINUTES = 1440
 
 
 class _InterceptedStatus(Exception):
-    """A 429 or 5xx answer, raised from the trace hook before discord.py's retry loop sees it."""
+    """A 429 or 5xx response, raised from the trace hook before discord.py's retry loop runs."""
 
     def __init__(self, status: int, headers: dict[str, str], body: Any) -> None:
         super().__init__(f"HTTP {status}")
@@ -82,6 +82,10 @@ class DiscordPoster:
 
     `Route.BASE` is a class attribute of discord.py, so every poster in the process shares
     the `api_base` of the poster created last.
+
+    NOTE: when a successful response reports an empty bucket (`X-RateLimit-Remaining: 0`),
+    discord.py still waits for the reset itself, on the event loop clock. That wait is
+    outside delivery's pacing, timeout-free and invisible to progress events.
     """
 
     platform = Platform.DISCORD

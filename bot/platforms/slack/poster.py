@@ -29,16 +29,16 @@ from bot.render.slack import render_slack_header, render_slack_paper
 
 _log = logging.getLogger(__name__)
 
-# Error codes that Slack answers with HTTP 200 and `ok: false` although a retry can succeed
-# (documented under "Errors" on https://api.slack.com/methods/chat.postMessage).
+# Error codes that Slack returns with HTTP 200 and `ok: false` for server-side failures that a
+# retry may fix; Slack's method reference calls internal_error "likely due to a transient issue".
 _TRANSIENT_CODES = frozenset(
     {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
 )
 
-# Slack's default when a 429 arrives without Retry-After; the header is documented as always set.
+# Wait used when a 429 arrives without a Retry-After header.
 _DEFAULT_RETRY_AFTER_SECONDS = 1.0
 
-# Page size of conversations.history; Slack documents 1000 as the maximum and 100-200 as advised.
+# Messages per conversations.history request.
 _HISTORY_PAGE_SIZE = 200
 
 
