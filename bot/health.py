@@ -59,13 +59,14 @@ class HealthServer:
         self._metrics = metrics
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
+        # Other routes, such as Slack's HTTP-mode endpoint, may be added until start().
+        self.app = web.Application()
+        self.app.router.add_get("/healthz", self._healthz)
+        self.app.router.add_get("/metrics", self._metrics_text)
 
     async def start(self) -> None:
         """Bind the socket and start answering; port 0 picks a free port, kept in `port`."""
-        app = web.Application()
-        app.router.add_get("/healthz", self._healthz)
-        app.router.add_get("/metrics", self._metrics_text)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._requested_port)
         try:

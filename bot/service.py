@@ -15,9 +15,12 @@ import datetime as dt
 import enum
 import logging
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Protocol
+
+from aiohttp import web
 
 from bot.clock import Clock, SystemClock
 from bot.config import Config, Platform
@@ -69,6 +72,23 @@ class Connector(Protocol):
     def state(self) -> str:
         """Return the connection state, `connected` when healthy."""
         ...
+
+
+@dataclass(frozen=True)
+class ConnectorContext:
+    """What a connector factory may use: the open store and the health server's web app.
+
+    Routes added to `web_app` are served on the health server's port, which is how Slack's
+    HTTP mode receives requests.
+    """
+
+    config: Config
+    store: Store
+    clock: Clock
+    web_app: web.Application
+
+
+ConnectorFactory = Callable[[ConnectorContext], Sequence[Connector]]
 
 
 class PosterConnection:
@@ -170,7 +190,8 @@ class Service:
         config: The loaded config.
         clock: Time source; the system clock when None.
         posters: Posters per platform; built from the config when None.
-        connectors: Command connectors to start and close with the service.
+        connectors: Builds the command connectors once the store is open; they are started
+            after the health server and closed on stop.
         environ: Environment for `$PORT`; the process environment when None.
     """
 
@@ -180,14 +201,15 @@ class Service:
         *,
         clock: Clock | None = None,
         posters: Mapping[Platform, Poster] | None = None,
-        connectors: Sequence[Connector] = (),
+        connectors: ConnectorFactory | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
         self.metrics = Metrics()
         self._raw_posters = dict(posters) if posters is not None else None
-        self._connectors = list(connectors)
+        self._connector_factory = connectors
+        self._connectors: list[Connector] = []
         self._environ = environ
         self._stop = asyncio.Event()
         self._started = asyncio.Event()
@@ -230,10 +252,15 @@ class Service:
         source = open_source(config.source, self.clock)
         stack.push_async_callback(source.close)
         posters = await self._open_posters(stack)
-        await self._start_health_server(stack)
+        server = self._health_server()
+        if self._connector_factory is not None:
+            context = ConnectorContext(config, store, self.clock, server.app)
+            self._connectors = list(self._connector_factory(context))
+        await server.start()
+        stack.push_async_callback(server.close)
         for connector in self._connectors:
-            await connector.start()
             stack.push_async_callback(self._close_connector, connector)
+            await connector.start()
         self.ledger = DrainingLedger(store.ledger())
         self.job = DailyJob(
             config,
@@ -264,12 +291,11 @@ class Service:
             posters[platform] = MeteredPoster(poster, self.metrics)  # type: ignore[assignment]
         return posters
 
-    async def _start_health_server(self, stack: AsyncExitStack) -> None:
+    def _health_server(self) -> HealthServer:
         port = listen_port(self.config.health, self._environ)
         server = HealthServer(self.config.health.host, port, self.health, self.metrics)
-        await server.start()
-        stack.push_async_callback(server.close)
         self.health_server = server
+        return server
 
     async def _close_connector(self, connector: Connector) -> None:
         try:
@@ -348,15 +374,6 @@ def _iso(when: dt.datetime | None) -> str | None:
     return when.isoformat() if when is not None else None
 
 
-def build_connectors(config: Config) -> list[Connector]:
-    """Create the `/paper` command connectors that the config enables.
-
-    TODO: start the Slack Socket Mode and Discord gateway command handlers here once
-    bot/platforms/slack/commands.py and bot/platforms/discord/commands.py exist.
-    """
-    return []
-
-
 async def run_until_signal(service: Service) -> int:
     """Run `service` with SIGTERM and SIGINT handlers that stop it cleanly."""
     loop = asyncio.get_running_loop()
@@ -374,5 +391,7 @@ def run_service_command(args: argparse.Namespace) -> int:
     from bot.config_loader import build_config
 
     config = build_config(args.config, require_tokens=True)
-    service = Service(config, connectors=build_connectors(config))
+    from bot.connectors import build_connectors
+
+    service = Service(config, connectors=build_connectors)
     return asyncio.run(run_until_signal(service))
