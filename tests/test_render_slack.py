@@ -271,9 +271,10 @@ def test_slack_note_escaped() -> None:
     assert section_texts(payload) == [payload["text"]]
 
 
-def test_slack_note_rejects_empty_text() -> None:
+@pytest.mark.parametrize("text", [" \n", "\x1b", "\x00\u200b"])
+def test_slack_note_rejects_empty_text(text: str) -> None:
     with pytest.raises(ValueError, match="empty Slack note"):
-        render_slack_note(" \n", channel="C01")
+        render_slack_note(text, channel="C01")
 
 
 @pytest.mark.parametrize(
