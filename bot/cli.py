@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_preview(commands)
     _add_run(commands)
     _add_backfill(commands)
+    _add_discord(commands)
     return parser
 
 
@@ -288,10 +289,36 @@ def _run_backfill(args: argparse.Namespace) -> int:
     return run_backfill_command(args)
 
 
+def _add_discord(commands: argparse._SubParsersAction) -> None:
+    sync = commands.add_parser(
+        "discord-sync", help="register the /paper command with Discord now, changed or not"
+    )
+    _add_config_option(sync)
+    sync.set_defaults(handler=_run_discord_sync)
+    invite = commands.add_parser(
+        "discord-invite", help="print the URL that adds the bot to a Discord server"
+    )
+    _add_config_option(invite)
+    invite.set_defaults(handler=_run_discord_invite)
+
+
+def _run_discord_sync(args: argparse.Namespace) -> int:
+    from bot.discord_admin import run_sync_command
+
+    return run_sync_command(args)
+
+
+def _run_discord_invite(args: argparse.Namespace) -> int:
+    from bot.discord_admin import run_invite_command
+
+    return run_invite_command(args)
+
+
 def _bad_input_errors() -> tuple[type[BaseException], ...]:
     from bot.backfill import BackfillRangeError
     from bot.config import ConfigError
     from bot.digest.errors import DigestError
+    from bot.discord_admin import DiscordSetupError
     from bot.posting import ChannelSelectionError
 
     errors: list[type[BaseException]] = [
@@ -300,6 +327,7 @@ def _bad_input_errors() -> tuple[type[BaseException], ...]:
         DigestError,
         UsageError,
         ChannelSelectionError,
+        DiscordSetupError,
     ]
     try:
         from bot.sources.base import SourceError
