@@ -15,9 +15,11 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.config import Config, Platform, SlackConfig
 from bot.connectors import build_connectors
+from bot.platforms.discord.poster import DiscordPoster
 from bot.platforms.slack.poster import SlackPoster
 from bot.service import Service
-from tests.fakes.fixtures import SLACK_PAPERS
+from tests.fakes.discord_gateway import APPLICATION_ID, FakeDiscordApp, FakeGateway
+from tests.fakes.fixtures import DISCORD_PAPERS, SLACK_PAPERS, discord_channels, discord_config
 from tests.fakes.slack_api import TOKEN, SlackChannel
 from tests.fakes.slack_socket import APP_TOKEN, FakeSlackSocket
 from tests.test_service import GUARD_SECONDS, ParkingClock, get_json, make_config, seoul
@@ -157,3 +159,44 @@ def build_connectors_for(config: Config) -> list[object]:
 
     context = ConnectorContext(config, store=None, clock=None, web_app=None)  # type: ignore[arg-type]
     return build_connectors(context)
+
+
+async def test_discord_gateway_answers_paper_inside_service(tmp_path, start_server):
+    api = await start_server(FakeDiscordApp(discord_channels()))
+    gateway = FakeGateway(api)
+    await gateway.start()
+    config = make_config(tmp_path)
+    config = dataclasses.replace(
+        config,
+        channels=tuple(c for c in config.channels if c.platform is Platform.DISCORD),
+        discord=discord_config(api, per_seconds=0, application_id=APPLICATION_ID),
+    )
+    clock = ParkingClock(seoul(29, 9, 0))
+    poster = DiscordPoster(config.discord)
+    service = Service(
+        config,
+        clock=clock,
+        posters={Platform.DISCORD: poster},
+        connectors=build_connectors,
+        environ={},
+    )
+    running = asyncio.create_task(service.run())
+    try:
+        async with asyncio.timeout(GUARD_SECONDS):
+            await service.wait_started()
+            await clock.idle.wait()
+            await gateway.identified.wait()
+        interaction = await gateway.send_command([{"name": "query", "type": 3, "value": "3"}])
+        async with asyncio.timeout(GUARD_SECONDS):
+            await interaction.followed_up.wait()
+        status, health = await get_json(service, "/healthz")
+        exit_code = await stop_service(service, running)
+    finally:
+        await gateway.close()
+
+    assert exit_code == 0
+    assert status == 200
+    assert health["connectors"] == {"discord-commands": "connected"}
+    assert interaction.followup["embeds"][0]["title"].startswith("3. ")
+    assert interaction.followup["allowed_mentions"] == {"parse": []}
+    assert len(api.messages(DISCORD_PAPERS)) == 11

@@ -74,7 +74,7 @@ class ScopedFakeSlack(FakeSlack):
             response.headers["x-oauth-scopes"] = ",".join(self.scopes)
         return response
 
-    async def _answer(
+    async def _respond(
         self, method: str, request: web.Request, args: dict[str, Any]
     ) -> dict[str, Any]:
         needed = FAKE_METHOD_SCOPES.get(method)
@@ -86,7 +86,7 @@ class ScopedFakeSlack(FakeSlack):
                 "needed": needed,
                 "provided": ",".join(self.scopes),
             }
-        return await super()._answer(method, request, args)
+        return await super()._respond(method, request, args)
 
 
 def write_config(

@@ -95,11 +95,11 @@ class FakeSlackSocket(FakeSlack):
 
     # Web API
 
-    async def _answer(
+    async def _respond(
         self, method: str, request: web.Request, args: dict[str, Any]
     ) -> dict[str, Any]:
         if method != "apps.connections.open":
-            return await super()._answer(method, request, args)
+            return await super()._respond(method, request, args)
         header = request.headers.get("Authorization", "")
         token = (
             header.removeprefix("Bearer ") if header.startswith("Bearer ") else args.get("token")
