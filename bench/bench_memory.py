@@ -2,7 +2,8 @@
 
 It measures two processes: one idle after start-up (today's run is an hour away) and one
 idle after posting the 39-paper digest to 2 Slack and 2 Discord channels. Both have checked
-their tokens with the fakes (Slack auth.test, Discord GET /users/@me).
+their tokens with the fakes (Slack auth.test, Discord GET /users/@me) and hold both command
+connections: Slack Socket Mode and the Discord gateway, each to a fake on 127.0.0.1.
 
 Run: `python bench/bench_memory.py` from the repository root (Linux only: reads /proc).
 """
@@ -20,8 +21,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from tests.fakes.discord_api import DiscordChannel  # noqa: E402
+from tests.fakes.discord_gateway import APPLICATION_ID, FakeDiscordApp, FakeGateway  # noqa: E402
 from tests.fakes.slack_api import SlackChannel  # noqa: E402
-from tests.test_crash_recovery import (  # noqa: E402  # noqa: E402
+from tests.fakes.slack_socket import APP_TOKEN, FakeSlackSocket  # noqa: E402
+from tests.test_crash_recovery import (  # noqa: E402
     DISCORD_IDS,
     SLACK_IDS,
     TOTAL_MESSAGES,
@@ -32,6 +35,14 @@ from tests.test_crash_recovery import (  # noqa: E402  # noqa: E402
     wait_for_messages,
     write_setup,
 )
+
+
+class SocketSlack(NotifyingSlack, FakeSlackSocket):
+    """The crash test's Slack fake plus Socket Mode, so the command connector connects."""
+
+
+class GatewayDiscord(NotifyingDiscord, FakeDiscordApp):
+    """The crash test's Discord fake plus the application and gateway routes."""
 
 # Seconds to let the process settle (start-up, verify, or the last ledger writes).
 SETTLE_SECONDS = 3.0
@@ -51,15 +62,25 @@ def move_run_time(config: Path, hours: int) -> None:
     config.write_text(json.dumps(data))
 
 
+def enable_commands(config: Path) -> None:
+    data = json.loads(config.read_text())
+    data["slack"]["app_token"] = APP_TOKEN
+    data["discord"]["application_id"] = APPLICATION_ID
+    config.write_text(json.dumps(data))
+
+
 async def measure(after_digest: bool) -> int:
-    slack = NotifyingSlack([SlackChannel(i, i) for i in SLACK_IDS])
-    discord = NotifyingDiscord([DiscordChannel(i, i) for i in DISCORD_IDS])
+    slack = SocketSlack([SlackChannel(i, i) for i in SLACK_IDS])
+    discord = GatewayDiscord([DiscordChannel(i, i) for i in DISCORD_IDS])
     await slack.start()
     await discord.start()
+    gateway = FakeGateway(discord)
+    await gateway.start()
     fakes = Fakes(slack, discord)
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         config, _ = write_setup(tmp, fakes)
+        enable_commands(config)
         if not after_digest:
             move_run_time(config, 1)
         log = tmp / "bot.log"
@@ -68,14 +89,16 @@ async def measure(after_digest: bool) -> int:
             if after_digest:
                 await wait_for_messages(fakes, TOTAL_MESSAGES, bot, log)
             await asyncio.sleep(SETTLE_SECONDS)
-            connected = [r.endpoint for r in slack.requests + discord.requests][:2]
+            socket_mode = slack.connected
+            identified = gateway.identified.is_set()
             kib = rss_kib(bot.pid)
         finally:
             bot.terminate()
             await bot.wait()
+            await gateway.close()
             await slack.close()
             await discord.close()
-    print(f"  token checks seen by the fakes: {connected}")
+    print(f"  Slack Socket Mode connected: {socket_mode}; Discord gateway identified: {identified}")
     return kib
 
 
