@@ -44,6 +44,7 @@ class SocketSlack(NotifyingSlack, FakeSlackSocket):
 class GatewayDiscord(NotifyingDiscord, FakeDiscordApp):
     """The crash test's Discord fake plus the application and gateway routes."""
 
+
 # Seconds to let the process settle (start-up, verify, or the last ledger writes).
 SETTLE_SECONDS = 3.0
 
