@@ -14,6 +14,21 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 EXAMPLE_DIGEST = REPO_ROOT / "examples" / "digests" / "2025-09-23-daily-papers-20250923.md"
 
+# The arXiv ids of the example digest's 11 papers, in order, as a reader finds them.
+REFERENCE_IDS = [
+    "2509.17765",
+    "2509.18091",
+    "2509.17396",
+    "2509.17985",
+    "2509.17671",
+    "2509.17428",
+    "2509.15709",
+    "2509.15248",
+    "2509.17786",
+    "2509.14856",
+    "2509.09873",
+]
+
 
 def shared_dir() -> Path:
     """Return the public digest corpus: $PAPERBOT_SHARED_DIR, else `shared/` beside the repo."""

@@ -17,21 +17,7 @@ from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.fixtures import DISCORD_DIGEST, DISCORD_PAPERS, SLACK_DIGEST, SLACK_PAPERS
 from tests.fakes.slack_api import FakeSlack
 
-from .conftest import EXAMPLE_DIGEST, FIXTURES, REPO_ROOT
-
-REFERENCE_IDS = [
-    "2509.17765",
-    "2509.18091",
-    "2509.17396",
-    "2509.17985",
-    "2509.17671",
-    "2509.17428",
-    "2509.15709",
-    "2509.15248",
-    "2509.17786",
-    "2509.14856",
-    "2509.09873",
-]
+from .conftest import EXAMPLE_DIGEST, FIXTURES, REFERENCE_IDS, REPO_ROOT
 
 # Hang guard for one CLI run; posting 48 messages at test pacing takes well under a second.
 RUN_TIMEOUT_SECONDS = 60

@@ -12,7 +12,7 @@ import pytest
 from bot.digest.errors import DigestError, NotADigestError
 from bot.digest.model import DateSource, Digest, LinkKind
 from bot.digest.parser import MAX_DIGEST_BYTES, load_digest, parse_digest
-from tests.conftest import EXAMPLE_DIGEST, FIXTURES
+from tests.conftest import EXAMPLE_DIGEST, FIXTURES, REFERENCE_IDS
 
 DIGESTS = FIXTURES / "digests"
 STRAY_QUOTE_POST = DIGESTS / "2025-08-29-daily-papers-20250829.md"
@@ -21,20 +21,6 @@ LARGEST_POST = DIGESTS / "2025-09-03-daily-papers-20250903.md"
 TOKENS_POST = DIGESTS / "2025-09-10-daily-papers-20250910.md"
 EMPTY_POST = DIGESTS / "2025-12-26-daily-papers-20251226.md"
 TEST_POST = DIGESTS / "2025-07-01-test.md"
-
-REFERENCE_IDS = [
-    "2509.17765",
-    "2509.18091",
-    "2509.17396",
-    "2509.17985",
-    "2509.17671",
-    "2509.17428",
-    "2509.15709",
-    "2509.15248",
-    "2509.17786",
-    "2509.14856",
-    "2509.09873",
-]
 
 FRONT_MATTER = '---\ntitle: "Daily Papers — 2025-09-23"\ndate: 2025-09-23 08:15:00\n---\n\n'
 # The body of a post built with `_post` starts on this file line.

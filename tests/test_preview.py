@@ -32,21 +32,7 @@ from bot.render.limits import (
 )
 from bot.render.slack import render_slack_paper
 
-from .conftest import EXAMPLE_DIGEST, REPO_ROOT
-
-REFERENCE_IDS = [
-    "2509.17765",
-    "2509.18091",
-    "2509.17396",
-    "2509.17985",
-    "2509.17671",
-    "2509.17428",
-    "2509.15709",
-    "2509.15248",
-    "2509.17786",
-    "2509.14856",
-    "2509.09873",
-]
+from .conftest import EXAMPLE_DIGEST, REFERENCE_IDS, REPO_ROOT
 
 # Hang guard for one CLI run; rendering the reference digest takes about a second.
 RUN_TIMEOUT_SECONDS = 60
