@@ -70,7 +70,7 @@ async def documents_in_folder(folder: Path) -> AsyncIterator[Loaded]:
 
 def _markdown_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
-        raise SourceError(f"{folder}: not a folder; pass the folder that holds the posts")
+        raise SourceError(f"{folder}: is not a folder; pass the folder that holds the posts")
     return sorted(folder.glob("*.md"))
 
 

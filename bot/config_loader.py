@@ -48,7 +48,7 @@ class MissingEnv:
 
 
 class _Invalid(ValueError):
-    """A value that does not fit its key; the text says what was expected."""
+    """A value that does not fit its key; the message names what was expected."""
 
 
 # --- Value converters: each takes the YAML value and returns the typed value or raises ---
@@ -614,7 +614,7 @@ _REQUIRED_TOKENS = {
 
 
 def _check_tokens(builder: _Builder, config: Config) -> None:
-    """A token is required only for a platform that has channels."""
+    """Require a token only for a platform that has channels."""
     for platform, (key_path, read) in _REQUIRED_TOKENS.items():
         if not config.channels_for(platform) or read(config):
             continue

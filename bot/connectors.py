@@ -1,7 +1,8 @@
 """The `/paper` command connectors that `paperbot run` starts, built from the config.
 
-Slack answers over Socket Mode (an `xapp-` app token, no public URL needed) or over HTTP on
-the health server's port (a signing secret); Discord answers over the gateway. A platform
+Slack commands arrive over Socket Mode (an `xapp-` app token, no public URL needed) or as
+HTTP requests on the health server's port (a signing secret). Discord commands arrive over
+the gateway. A platform
 whose settings are missing gets no connector, and the log says what to set.
 """
 

@@ -19,7 +19,7 @@ READY_TIMEOUT_SECONDS = 30.0
 
 
 class DiscordCommandConnector:
-    """Keeps a gateway connection that answers `/paper`; discord.py reconnects on its own."""
+    """Holds the gateway connection that receives `/paper`; discord.py reconnects by itself."""
 
     name = "discord-commands"
 
