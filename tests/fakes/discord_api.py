@@ -46,6 +46,12 @@ EMPTY_MESSAGE = 50006
 INVALID_FORM_BODY = 50035
 THREAD_ALREADY_CREATED = 160004
 
+# JSON fields of Discord's Edit Message (PATCH /channels/{channel.id}/messages/{message.id}).
+# `nonce`, `enforce_nonce`, `tts` and `message_reference` belong to create message only.
+_EDIT_FIELDS = frozenset(
+    {"content", "embeds", "flags", "allowed_mentions", "components", "attachments"}
+)
+
 _FIRST_SNOWFLAKE = 1_300_000_000_000_000_000
 
 # Mentions in `content` that notify someone unless allowed_mentions forbids them.
@@ -135,6 +141,16 @@ class FakeDiscord(FakeServer):
             and (channel_id is None or request.channel == channel_id)
         ]
 
+    def edits(self, channel_id: str | None = None) -> list[RecordedRequest]:
+        """Return the edit-message requests that Discord accepted, optionally in one channel."""
+        return [
+            request
+            for request in self.requests
+            if request.endpoint == "edit_message"
+            and request.status == 200
+            and (channel_id is None or request.channel == channel_id)
+        ]
+
     def _add_routes(self, app: web.Application) -> None:
         routes = [
             ("GET", "/users/@me", "get_me", self._get_me),
@@ -174,7 +190,8 @@ class FakeDiscord(FakeServer):
             if fault is not None:
                 record.status = fault.status
                 return fault
-            return await self._respond(record, request, handler)
+            response = await self._respond(record, request, handler)
+            return await self._finish_fault(request, response)
 
         return dispatch
 
@@ -192,7 +209,8 @@ class FakeDiscord(FakeServer):
         except _RateLimitedByWindow as limited:
             record.status, record.error = 429, "429"
             return self._rate_limited(limited.retry_after, scope_key=record.channel or "")
-        record.message_id = answer.get("id") if record.endpoint == "create_message" else None
+        message_endpoints = ("create_message", "edit_message")
+        record.message_id = answer.get("id") if record.endpoint in message_endpoints else None
         return _json_response(answer, headers=headers)
 
     def _rate_limited(self, retry_after: float, *, scope_key: str) -> web.Response:
@@ -259,6 +277,7 @@ class FakeDiscord(FakeServer):
     async def _edit_message(self, request: web.Request, body: dict[str, Any]) -> _Answer:
         channel = self._channel(request)
         message = _find_message(channel, request.match_info["message_id"])
+        _check_edit_fields(body)
         _check_message({**message, **body})
         message.update(
             {key: body[key] for key in ("content", "embeds", "components") if key in body}
@@ -370,6 +389,18 @@ def _check_message(body: dict[str, Any]) -> None:
     if problems:
         errors = {
             "_errors": [{"code": "BASE_TYPE_INVALID", "message": problem} for problem in problems]
+        }
+        raise DiscordApiError(400, INVALID_FORM_BODY, "Invalid Form Body", errors)
+
+
+def _check_edit_fields(body: dict[str, Any]) -> None:
+    # The fake rejects fields that Edit Message does not list, so a create-message body sent
+    # to PATCH unchanged fails here instead of passing silently.
+    extra = sorted(body.keys() - _EDIT_FIELDS)
+    if extra:
+        errors = {
+            name: {"_errors": [{"code": "UNKNOWN_FIELD", "message": "Not an edit field."}]}
+            for name in extra
         }
         raise DiscordApiError(400, INVALID_FORM_BODY, "Invalid Form Body", errors)
 

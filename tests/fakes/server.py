@@ -36,7 +36,30 @@ class Drop:
     """Close the connection of the next request without a response."""
 
 
-Fault = RateLimit | ServerError | Hang | Drop
+@dataclass(frozen=True)
+class DropAfterProcessing:
+    """Handle the next request normally, then close the connection without the response.
+
+    The platform keeps what the request did (a posted message stays posted), as when a
+    response is lost on the way back.
+    """
+
+
+@dataclass(frozen=True)
+class HangAfterProcessing:
+    """Handle the next request normally, then hold the response until `release()`.
+
+    A client whose timeout runs out first sees a timeout for a request that succeeded.
+    """
+
+
+Fault = RateLimit | ServerError | Hang | Drop | DropAfterProcessing | HangAfterProcessing
+
+# Faults that let the request be handled first; `_finish_fault` applies them to the response.
+_AFTER_PROCESSING = (DropAfterProcessing, HangAfterProcessing)
+
+# The `web.Request` key under which a fault that applies after processing waits.
+_PENDING_FAULT_KEY = "fake_server_fault_after_processing"
 
 
 @dataclass
@@ -157,6 +180,9 @@ class FakeServer:
         if not queue:
             return None
         fault = queue.popleft()
+        if isinstance(fault, _AFTER_PROCESSING):
+            request[_PENDING_FAULT_KEY] = fault
+            return None
         if isinstance(fault, RateLimit):
             return self._rate_limited(fault.retry_after, scope_key=endpoint)
         if isinstance(fault, ServerError):
@@ -169,6 +195,22 @@ class FakeServer:
         request.transport.close()
         # The connection is closed, so this response is never written.
         raise web.HTTPInternalServerError()
+
+    async def _finish_fault(
+        self, request: web.Request, response: web.StreamResponse
+    ) -> web.StreamResponse:
+        """Apply a fault that waits until the request was handled, or return `response`."""
+        fault = request.get(_PENDING_FAULT_KEY)
+        if isinstance(fault, HangAfterProcessing):
+            self._held.set()
+            await self._release.wait()
+            return response
+        if isinstance(fault, DropAfterProcessing):
+            assert request.transport is not None
+            request.transport.close()
+            # The connection is closed, so this response is never written.
+            raise web.HTTPInternalServerError()
+        return response
 
     def _add_routes(self, app: web.Application) -> None:
         raise NotImplementedError

@@ -38,6 +38,11 @@ _PROBLEM_CODES = {
     "metadata": "invalid_metadata",
 }
 
+# chat.postMessage arguments that chat.update does not list (Slack's method references).
+_POST_ONLY_ARGUMENTS = frozenset(
+    {"thread_ts", "unfurl_links", "unfurl_media", "icon_emoji", "icon_url", "username", "mrkdwn"}
+)
+
 # First message ts: 2025-09-23 00:00 UTC in seconds; each message adds one second.
 _FIRST_TS = 1_758_585_600
 
@@ -103,6 +108,7 @@ class FakeSlack(FakeServer):
             "chat.postMessage": self._post_message,
             "chat.update": self._update,
             "conversations.history": self._history,
+            "conversations.replies": self._replies,
             "conversations.join": self._join,
             "conversations.info": self._info,
         }
@@ -122,6 +128,17 @@ class FakeSlack(FakeServer):
             request
             for request in self.requests
             if request.endpoint == "chat.postMessage"
+            and request.error is None
+            and request.status == 200
+            and (channel_id is None or request.channel == channel_id)
+        ]
+
+    def updates(self, channel_id: str | None = None) -> list[RecordedRequest]:
+        """Return the accepted chat.update requests, optionally of one channel."""
+        return [
+            request
+            for request in self.requests
+            if request.endpoint == "chat.update"
             and request.error is None
             and request.status == 200
             and (channel_id is None or request.channel == channel_id)
@@ -157,7 +174,7 @@ class FakeSlack(FakeServer):
             return self._rate_limited(limited.retry_after, scope_key=method)
         record.error = answer.get("error")
         record.message_id = answer.get("ts")
-        return web.json_response(answer)
+        return await self._finish_fault(request, web.json_response(answer))
 
     async def _respond(
         self, method: str, request: web.Request, args: dict[str, Any]
@@ -210,10 +227,13 @@ class FakeSlack(FakeServer):
 
     async def _update(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
+        _check_update_arguments(args)
         _check_message(args)
         for message in channel.messages:
             if message["ts"] == args.get("ts"):
                 message.update(text=args.get("text"), blocks=args.get("blocks"), edited=True)
+                if args.get("metadata") is not None:
+                    message["metadata"] = args["metadata"]
                 return {"channel": channel.id, "ts": message["ts"], "text": message["text"]}
         raise SlackApiError("message_not_found")
 
@@ -233,6 +253,28 @@ class FakeSlack(FakeServer):
             _history_view(message, with_metadata) for message in top_level[start : start + limit]
         ]
         more = start + limit < len(top_level)
+        return {
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+    async def _replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        thread_ts = str(args.get("ts") or "")
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in {"1", "true"}
+        # conversations.replies lists the parent message first, then its replies, oldest first.
+        thread = [
+            message
+            for message in channel.messages
+            if message["ts"] == thread_ts or message.get("thread_ts") == thread_ts
+        ]
+        if not thread:
+            raise SlackApiError("thread_not_found")
+        start = int(args.get("cursor") or 0)
+        limit = int(args.get("limit") or 1000)
+        page = [_history_view(message, with_metadata) for message in thread[start : start + limit]]
+        more = start + limit < len(thread)
         return {
             "messages": page,
             "has_more": more,
@@ -304,6 +346,19 @@ def _check_message(args: dict[str, Any]) -> None:
     first_field = problems[0].split(":", 1)[0].split("[", 1)[0].split(".", 1)[0]
     code = _PROBLEM_CODES.get(first_field, "invalid_arguments")
     raise SlackApiError(code, errors=problems)
+
+
+def _check_update_arguments(args: dict[str, Any]) -> None:
+    # chat.update does not take these chat.postMessage arguments. The fake rejects them, so a
+    # post payload sent to chat.update unchanged fails here instead of passing silently.
+    post_only = sorted(_POST_ONLY_ARGUMENTS & args.keys())
+    if post_only:
+        raise SlackApiError(
+            "invalid_arguments",
+            errors=[f"{name}: not a chat.update argument" for name in post_only],
+        )
+    if not args.get("ts"):
+        raise SlackApiError("invalid_arguments", errors=["ts: missing"])
 
 
 def _own_problems(args: dict[str, Any]) -> list[str]:
