@@ -27,6 +27,7 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "chat.postMessage": frozenset({"chat:write"}),
     "chat.update": frozenset({"chat:write"}),
     "conversations.history": frozenset({"channels:history", "groups:history"}),
+    "conversations.replies": frozenset({"channels:history", "groups:history"}),
     "conversations.info": frozenset({"channels:read", "groups:read"}),
     "conversations.join": frozenset({"channels:join"}),
 }
@@ -110,7 +111,8 @@ def test_manifest_settings(manifest: dict[str, Any]) -> None:
 def test_scope_table_finds_slack_calls() -> None:
     # Guards the source scan itself: the poster is known to call these methods.
     calls = called_slack_methods()
-    for method in ("chat.postMessage", "chat.update", "conversations.history", "auth.test"):
+    called = ("chat.postMessage", "chat.update", "conversations.history", "conversations.replies")
+    for method in (*called, "auth.test"):
         assert method in calls, f"scan did not find {method}; is the regex still right?"
 
 

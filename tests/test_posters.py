@@ -184,7 +184,7 @@ async def test_slack_update_replaces_message(
 ) -> None:
     posted = await slack_poster.post(Target(SLACK_PAPERS), slack_payload())
 
-    await slack_poster.update(SLACK_PAPERS, posted.message_id, slack_payload(text="edited"))
+    await slack_poster.update(Target(SLACK_PAPERS), posted.message_id, slack_payload(text="edited"))
 
     stored = fake_slack.messages(SLACK_PAPERS)
     assert len(stored) == 1
@@ -357,7 +357,7 @@ async def test_discord_update_edits_message(
 ) -> None:
     posted = await discord_poster.post(Target(DISCORD_PAPERS), discord_payload())
 
-    await discord_poster.update(DISCORD_PAPERS, posted.message_id, {"content": "edited"})
+    await discord_poster.update(Target(DISCORD_PAPERS), posted.message_id, {"content": "edited"})
 
     stored = fake_discord.messages(DISCORD_PAPERS)[0]
     assert stored["content"] == "edited"

@@ -6,6 +6,7 @@ of `bot.render`; delivery uses only the types in this module.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -102,6 +103,29 @@ class Poster(Protocol):
 
         Raises:
             RateLimited, TransientError, PermanentError: the platform rejected the request.
+        """
+        ...
+
+    async def update(self, target: Target, message_id: str, payload: MessagePayload) -> PostResult:
+        """Replace the message `message_id`, sent to `target`, with a payload built for `target`.
+
+        `payload` is what `post` would send; the poster drops the fields that only a new
+        message takes.
+
+        Raises:
+            RateLimited, TransientError, PermanentError: the platform rejected the request.
+        """
+        ...
+
+    async def find_sent(self, target: Target, digest_date: dt.date, paper: int) -> str | None:
+        """Return the id of the message of `paper` (0 for the header) already in `target`.
+
+        Delivery calls it before sending a message again whose earlier send may have reached
+        the platform. None means not found, or that the platform drops a resent duplicate by
+        itself and needs no lookup.
+
+        Raises:
+            RateLimited, TransientError, PermanentError: the lookup failed.
         """
         ...
 

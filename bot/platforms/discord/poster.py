@@ -9,6 +9,7 @@ delivery waits on its injected clock instead.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import types
 from typing import Any
@@ -42,6 +43,10 @@ _MAX_THREAD_NAME = 100
 
 # Minutes of inactivity before Discord archives the thread: one of 60, 1440, 4320 or 10080.
 _THREAD_ARCHIVE_MINUTES = 1440
+
+
+# JSON fields that Discord's Edit Message takes; the rest of a create-message body is dropped.
+_EDIT_FIELDS = ("content", "embeds", "components", "allowed_mentions", "flags", "attachments")
 
 
 class _InterceptedStatus(Exception):
@@ -117,16 +122,32 @@ class DiscordPoster:
         message = await self._request("create message", route, json=payload)
         return PostResult(message_id=str(message["id"]), channel_id=str(message["channel_id"]))
 
-    async def update(self, channel_id: str, message_id: str, payload: MessagePayload) -> PostResult:
-        """Replace the content and embeds of `message_id` with `payload`."""
+    async def update(self, target: Target, message_id: str, payload: MessagePayload) -> PostResult:
+        """Replace the content, embeds and components of `message_id` with `payload`'s.
+
+        A message in a thread is edited in the thread, which is its own channel. The
+        create-only fields (`nonce`, `enforce_nonce`) are not sent.
+
+        Raises:
+            RateLimited, TransientError, PermanentError: Discord rejected the request.
+        """
         route = Route(
             "PATCH",
             "/channels/{channel_id}/messages/{message_id}",
-            channel_id=channel_id,
+            channel_id=target.thread_id or target.channel_id,
             message_id=message_id,
         )
-        message = await self._request("edit message", route, json=payload)
+        body = {key: payload[key] for key in _EDIT_FIELDS if key in payload}
+        message = await self._request("edit message", route, json=body)
         return PostResult(message_id=str(message["id"]), channel_id=str(message["channel_id"]))
+
+    async def find_sent(self, target: Target, digest_date: dt.date, paper: int) -> str | None:
+        """Return None: a resent message carries the same nonce with `enforce_nonce`.
+
+        Discord then returns the message created first instead of posting it again, for a
+        few minutes after the first send (Discord's create-message reference).
+        """
+        return None
 
     async def open_thread(self, channel_id: str, message_id: str, name: str) -> Target:
         """Start a thread from `message_id`, or reuse the one already started from it.

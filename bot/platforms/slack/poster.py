@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from bot.platforms.base import (
     Target,
     TransientError,
 )
-from bot.render.slack import render_slack_header, render_slack_paper
+from bot.render.slack import EVENT_TYPE, render_slack_header, render_slack_paper
 
 _log = logging.getLogger(__name__)
 
@@ -38,8 +39,15 @@ _TRANSIENT_CODES = frozenset(
 # Wait used when a 429 arrives without a Retry-After header.
 _DEFAULT_RETRY_AFTER_SECONDS = 1.0
 
-# Messages per conversations.history request.
+# Messages per conversations.history or conversations.replies request.
 _HISTORY_PAGE_SIZE = 200
+
+# Error codes of a conversations.replies request that the token may not make at all.
+_REPLIES_REFUSED_CODES = frozenset({"not_allowed_token_type", "missing_scope"})
+
+# Message content that chat.update takes from a chat.postMessage payload. `metadata` is sent
+# again so the edited message can still be found by it.
+_UPDATE_CONTENT_FIELDS = ("text", "blocks", "attachments", "metadata")
 
 
 @dataclass(frozen=True)
@@ -105,13 +113,51 @@ class SlackPoster:
         )
         return PostResult(message_id=str(response["ts"]), channel_id=str(response["channel"]))
 
-    async def update(self, channel_id: str, ts: str, payload: MessagePayload) -> PostResult:
-        """Replace the message `ts` in `channel_id` with `payload` through chat.update."""
-        body = dict(payload, channel=channel_id, ts=ts)
+    async def update(self, target: Target, message_id: str, payload: MessagePayload) -> PostResult:
+        """Replace the message `message_id` (its `ts`) with `payload` through chat.update.
+
+        A thread reply is edited in its channel, so `target.thread_id` is not sent. Only the
+        fields that chat.update takes are copied from the chat.postMessage payload.
+
+        Raises:
+            RateLimited, TransientError, PermanentError: Slack rejected the request.
+        """
+        body = update_body(target.channel_id, message_id, payload)
         response = await self._call(
             "chat.update", lambda client: client.api_call("chat.update", json=body)
         )
         return PostResult(message_id=str(response["ts"]), channel_id=str(response["channel"]))
+
+    async def find_sent(self, target: Target, digest_date: dt.date, paper: int) -> str | None:
+        """Return the `ts` of the paper's message in `target`, found by its app metadata.
+
+        A channel target searches conversations.history from the day before `digest_date`
+        (UTC), because a digest's messages are never sent before its date in any time zone.
+        A thread target searches the replies of `target.thread_id` with conversations.replies.
+        """
+        if target.thread_id is None:
+            oldest = dt.datetime.combine(digest_date - dt.timedelta(days=1), dt.time(), dt.UTC)
+            pages = self._history_pages(target.channel_id, f"{oldest.timestamp():.6f}")
+        else:
+            pages = self._reply_pages(target.channel_id, target.thread_id)
+        try:
+            async for page in pages:
+                for message in page:
+                    if _is_paper_message(message, digest_date, paper):
+                        return message.ts
+        except PermanentError as error:
+            if target.thread_id is None or error.code not in _REPLIES_REFUSED_CODES:
+                raise
+            # NOTE: Slack's conversations.replies reference says bot tokens lack permission for
+            # channel threads, while its channels:history scope page lists the method for bot
+            # tokens. When Slack refuses, the reply is treated as not found and may be resent.
+            _log.warning(
+                "conversations.replies refused in %s (%s); paper %d is sent again unchecked",
+                target.channel_id,
+                error.code,
+                paper,
+            )
+        return None
 
     async def open_thread(self, channel_id: str, message_id: str, name: str) -> Target:
         """Return the target for replies to `message_id`; Slack threads need no request."""
@@ -120,22 +166,49 @@ class SlackPoster:
     async def history(self, channel_id: str, oldest: str) -> list[HistoryMessage]:
         """Return the messages after `oldest` (a ts), newest first, with their app metadata."""
         messages: list[HistoryMessage] = []
+        async for page in self._history_pages(channel_id, oldest):
+            messages.extend(page)
+        return messages
+
+    def _history_pages(self, channel_id: str, oldest: str) -> AsyncIterator[list[HistoryMessage]]:
+        def request(client: AsyncWebClient, cursor: str | None) -> Awaitable[AsyncSlackResponse]:
+            return client.conversations_history(
+                channel=channel_id,
+                oldest=oldest,
+                include_all_metadata=True,
+                limit=_HISTORY_PAGE_SIZE,
+                cursor=cursor,
+            )
+
+        return self._pages("conversations.history", request)
+
+    def _reply_pages(self, channel_id: str, thread_ts: str) -> AsyncIterator[list[HistoryMessage]]:
+        def request(client: AsyncWebClient, cursor: str | None) -> Awaitable[AsyncSlackResponse]:
+            return client.conversations_replies(
+                channel=channel_id,
+                ts=thread_ts,
+                include_all_metadata=True,
+                limit=_HISTORY_PAGE_SIZE,
+                cursor=cursor,
+            )
+
+        return self._pages("conversations.replies", request)
+
+    async def _pages(
+        self,
+        method: str,
+        request: Callable[[AsyncWebClient, str | None], Awaitable[AsyncSlackResponse]],
+    ) -> AsyncIterator[list[HistoryMessage]]:
+        """Yield the messages of each page of a cursor-paginated method."""
         cursor: str | None = None
         while True:
             response = await self._call(
-                "conversations.history",
-                lambda client, cursor=cursor: client.conversations_history(
-                    channel=channel_id,
-                    oldest=oldest,
-                    include_all_metadata=True,
-                    limit=_HISTORY_PAGE_SIZE,
-                    cursor=cursor,
-                ),
+                method, lambda client, cursor=cursor: request(client, cursor)
             )
-            messages.extend(_history_message(raw) for raw in response.get("messages", []))
+            yield [_history_message(raw) for raw in response.get("messages", [])]
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:
-                return messages
+                return
 
     async def close(self) -> None:
         """Close the HTTP session."""
@@ -184,6 +257,25 @@ def _translate_api_error(method: str, error: SlackApiError) -> PlatformError:
     if status >= 500 or code in _TRANSIENT_CODES:
         return TransientError(message)
     return PermanentError(message, code=code or f"http_{status}")
+
+
+def update_body(channel_id: str, ts: str, payload: MessagePayload) -> MessagePayload:
+    """Build the chat.update body that gives message `ts` the content of `payload`.
+
+    chat.update takes no `thread_ts` or `unfurl_*` arguments, and its `parse` defaults to
+    `client` where chat.postMessage's defaults to `none` (Slack's chat.update reference).
+    `parse: none` keeps the edited text formatted like the posted one.
+    """
+    body = {key: payload[key] for key in _UPDATE_CONTENT_FIELDS if key in payload}
+    return {"channel": channel_id, "ts": ts, "parse": "none", **body}
+
+
+def _is_paper_message(message: HistoryMessage, digest_date: dt.date, paper: int) -> bool:
+    metadata = message.metadata or {}
+    if metadata.get("event_type") != EVENT_TYPE:
+        return False
+    payload = metadata.get("event_payload") or {}
+    return payload.get("digest_date") == digest_date.isoformat() and payload.get("paper") == paper
 
 
 def _history_message(raw: dict[str, Any]) -> HistoryMessage:
