@@ -2,7 +2,9 @@
 
 Papers go out in digest order within a channel, and channels run in parallel, one task each.
 This module never looks inside a payload: a `MessageRenderer` builds it and a `Poster`
-sends it, both chosen by the channel's platform.
+sends it, both chosen by the channel's platform. A message already sent is compared with its
+new rendering by `payload_hash`. When they differ, the message is edited in place if the
+channel has `on_edit: update` and kept as it is with `on_edit: ignore`.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from bot.clock import Clock
-from bot.config import ChannelConfig, DeliveryConfig, Platform
+from bot.config import ChannelConfig, DeliveryConfig, EditPolicy, Platform
 from bot.digest.model import Digest, Paper
 from bot.i18n import DEFAULT_LOCALE, Translator
 from bot.ledger import HEADER_PAPER, DeliveryRecord, DeliveryStatus, Ledger
@@ -27,6 +29,7 @@ from bot.platforms.base import (
     MessageRenderer,
     PermanentError,
     Poster,
+    PostResult,
     Rate,
     RateLimited,
     Target,
@@ -52,6 +55,8 @@ _FALLBACK_THREAD_NAME = "papers"
 class ProgressKind(enum.StrEnum):
     STARTED = "started"
     POSTED = "posted"
+    # A posted paper message was edited in place to match the changed digest.
+    UPDATED = "updated"
     SKIPPED = "skipped"
     RETRYING = "retrying"
     FAILED = "failed"
@@ -62,8 +67,8 @@ class ProgressKind(enum.StrEnum):
 class ProgressEvent:
     """One step of a channel's delivery, for progress lines in the CLI.
 
-    `done` counts the papers posted or skipped so far, out of `total`. `paper` is the paper
-    number the step is about, 0 for the header. `wait_seconds` is set on RETRYING.
+    `done` counts the papers posted, updated or skipped so far, out of `total`. `paper` is the
+    paper number the step is about, 0 for the header. `wait_seconds` is set on RETRYING.
     """
 
     channel: str
@@ -83,7 +88,9 @@ ProgressCallback = Callable[[ProgressEvent], None]
 class ChannelReport:
     """The outcome of one channel: paper counts and the error that stopped it, if any.
 
-    Papers left unsent after a failure count as failed. The header is not counted.
+    `updated` counts posted papers edited to match a changed digest, and `skipped` the posted
+    papers left as they were. Papers left unsent or unedited after a failure count as
+    failed. The header is not counted.
     """
 
     channel: str
@@ -93,6 +100,7 @@ class ChannelReport:
     skipped: int
     failed: int
     error: str | None = None
+    updated: int = 0
 
     @property
     def ok(self) -> bool:
@@ -166,6 +174,9 @@ class _ChannelRun:
     pacer: Pacer = field(init=False)
     posted: int = 0
     skipped: int = 0
+    updated: int = 0
+    # Sent messages that differ from the current digest and stay as they are (on_edit: ignore).
+    kept_outdated: int = 0
 
     def __post_init__(self) -> None:
         self.pacer = Pacer(self.poster.rate, self.clock)
@@ -173,6 +184,10 @@ class _ChannelRun:
     @property
     def total(self) -> int:
         return len(self.digest.papers)
+
+    @property
+    def _done(self) -> int:
+        return self.posted + self.updated + self.skipped
 
     async def run(self) -> ChannelReport:
         self._emit(ProgressKind.STARTED)
@@ -190,6 +205,7 @@ class _ChannelRun:
                 await self._send(paper.number, target, render)
         except _ChannelStopped as stop:
             return self._finish(error=str(stop))
+        await self._log_removed_papers()
         return self._finish(error=None)
 
     def _paper_renderer(self, paper: Paper) -> RenderFunction:
@@ -232,11 +248,11 @@ class _ChannelRun:
             raise _ChannelStopped(f"thread not opened: {error}") from error
 
     async def _send(self, paper: int, target: Target, render: RenderFunction) -> str:
-        """Send one message unless the ledger has it as sent; return its message id."""
+        """Send one message, or bring the sent one up to date; return its message id."""
         key = (self.channel.name, self.digest.date, paper)
         previous = await self.ledger.get(*key)
         if previous is not None and previous.status is DeliveryStatus.SENT:
-            return self._skip(paper, previous)
+            return await self._check_sent(paper, target, render, previous)
 
         nonce = previous.nonce if previous is not None else message_nonce(*key)
         payload = render(target, nonce)
@@ -248,28 +264,18 @@ class _ChannelRun:
             nonce=nonce,
             content_hash=payload_hash(payload),
         )
-        # TODO: an IN_FLIGHT record from a crashed run is resent; Discord's nonce drops the
-        # duplicate for a few minutes, but Slack needs a conversations.history check first.
+        # An IN_FLIGHT record left by a crashed run may stand for a message the platform has.
+        look_up_first = previous is not None and previous.status is DeliveryStatus.IN_FLIGHT
         await self.ledger.put(record)
         try:
-            result = await self._with_retries(
-                paper, lambda: self.poster.post(target, payload), paced=True
-            )
+            result = await self._post_once(paper, target, payload, look_up_first=look_up_first)
         except (PermanentError, _ChannelStopped) as error:
             reason = f"{_describe(paper)}: {error}"
             await self._record_failure(record, reason)
             raise _ChannelStopped(reason) from error
 
         await self.ledger.put(
-            DeliveryRecord(
-                channel=record.channel,
-                digest_date=record.digest_date,
-                paper=paper,
-                status=DeliveryStatus.SENT,
-                nonce=nonce,
-                message_id=result.message_id,
-                content_hash=record.content_hash,
-            )
+            replace(record, status=DeliveryStatus.SENT, message_id=result.message_id)
         )
         if paper != HEADER_PAPER:
             self.posted += 1
@@ -277,18 +283,109 @@ class _ChannelRun:
             self._emit(ProgressKind.POSTED, paper=paper)
         return result.message_id
 
-    def _skip(self, paper: int, previous: DeliveryRecord) -> str:
+    async def _post_once(
+        self, paper: int, target: Target, payload: MessagePayload, *, look_up_first: bool
+    ) -> PostResult:
+        """Post `payload` with retries, and never post it twice.
+
+        A timeout or dropped connection can follow a send that the platform accepted, so
+        each retry after a `TransientError` first asks `poster.find_sent` for the message.
+        A 429 means the platform rejected the send, so no lookup follows it. A failed lookup
+        counts as a failed attempt, and the next attempt looks again before any post.
+        """
+        look_up = look_up_first
+
+        async def attempt() -> PostResult:
+            nonlocal look_up
+            if look_up:
+                found = await self.poster.find_sent(target, self.digest.date, paper)
+                look_up = False
+                if found is not None:
+                    _log.info(
+                        "%s was already in %s (message %s); recorded as sent, not resent",
+                        _describe(paper),
+                        self.channel.name,
+                        found,
+                    )
+                    return PostResult(message_id=found, channel_id=target.channel_id)
+            try:
+                return await self.poster.post(target, payload)
+            except TransientError:
+                look_up = True
+                raise
+
+        return await self._with_retries(paper, attempt, paced=True)
+
+    async def _check_sent(
+        self, paper: int, target: Target, render: RenderFunction, previous: DeliveryRecord
+    ) -> str:
+        """Edit a sent message whose payload changed when on_edit is update, else skip it."""
+        message_id = self._sent_message_id(paper, previous)
+        payload = render(target, previous.nonce)
+        content_hash = payload_hash(payload)
+        if content_hash == previous.content_hash:
+            return self._skip(paper, message_id)
+        if self.channel.on_edit is EditPolicy.IGNORE:
+            self.kept_outdated += 1
+            return self._skip(paper, message_id)
+        await self._update(paper, target, payload, replace(previous, content_hash=content_hash))
+        return message_id
+
+    async def _update(
+        self, paper: int, target: Target, payload: MessagePayload, updated: DeliveryRecord
+    ) -> None:
+        assert updated.message_id is not None
+        message_id = updated.message_id
+        try:
+            await self._with_retries(
+                paper,
+                lambda: self.poster.update(target, message_id, payload),
+                paced=True,
+            )
+        except (PermanentError, _ChannelStopped) as error:
+            # The ledger keeps the old hash because the message still shows the old text.
+            reason = f"{_describe(paper)} not updated: {error}"
+            self._fail(paper, reason, action="updated")
+            raise _ChannelStopped(reason) from error
+        await self.ledger.put(replace(updated, error=None))
+        _log.debug("%s updated in %s", _describe(paper), self.channel.name)
+        if paper != HEADER_PAPER:
+            self.updated += 1
+            self._emit(ProgressKind.UPDATED, paper=paper)
+
+    def _sent_message_id(self, paper: int, previous: DeliveryRecord) -> str:
         if previous.message_id is None:
             self._fail(paper, "ledger has it as sent without a message id")
             raise _ChannelStopped(
                 f"{_describe(paper)} is recorded as sent without a message id; "
                 "remove the ledger record to send it again"
             )
+        return previous.message_id
+
+    def _skip(self, paper: int, message_id: str) -> str:
         if paper != HEADER_PAPER:
             self.skipped += 1
             _log.debug("paper %d already in %s; skipped", paper, self.channel.name)
             self._emit(ProgressKind.SKIPPED, paper=paper)
-        return previous.message_id
+        return message_id
+
+    async def _log_removed_papers(self) -> None:
+        """Log the sent papers that the digest no longer lists; their messages stay."""
+        numbers = {paper.number for paper in self.digest.papers}
+        removed = [
+            record.paper
+            for record in await self.ledger.records(self.channel.name, self.digest.date)
+            if record.paper != HEADER_PAPER
+            and record.paper not in numbers
+            and record.status is DeliveryStatus.SENT
+        ]
+        if removed:
+            _log.warning(
+                "papers %s of %s are no longer in the digest; their messages in %s are kept",
+                ", ".join(map(str, removed)),
+                self.digest.date,
+                self.channel.name,
+            )
 
     async def _with_retries(
         self, paper: int, request: Callable[[], Awaitable[_T]], *, paced: bool
@@ -339,12 +436,13 @@ class _ChannelRun:
         await self.ledger.put(failed)
         self._fail(record.paper, error)
 
-    def _fail(self, paper: int, error: str) -> None:
+    def _fail(self, paper: int, error: str, *, action: str = "posted") -> None:
         _log.error(
-            "%s not posted to %s, so its remaining %d papers are not sent: %s",
+            "%s not %s in %s, so its remaining %d papers are not sent: %s",
             _describe(paper),
+            action,
             self.channel.name,
-            self.total - self.posted - self.skipped,
+            self.total - self._done,
             error,
         )
         self._emit(ProgressKind.FAILED, paper=paper, error=error)
@@ -356,13 +454,23 @@ class _ChannelRun:
             total=self.total,
             posted=self.posted,
             skipped=self.skipped,
-            failed=self.total - self.posted - self.skipped,
+            failed=self.total - self._done,
             error=error,
+            updated=self.updated,
         )
+        if self.kept_outdated:
+            _log.warning(
+                "%d sent messages in %s differ from the changed digest of %s and are kept,"
+                " because the channel has on_edit: ignore",
+                self.kept_outdated,
+                self.channel.name,
+                self.digest.date,
+            )
         _log.info(
-            "%s: %d posted, %d skipped, %d failed",
+            "%s: %d posted, %d updated, %d skipped, %d failed",
             self.channel.name,
             report.posted,
+            report.updated,
             report.skipped,
             report.failed,
         )
@@ -383,7 +491,7 @@ class _ChannelRun:
             channel=self.channel.name,
             platform=self.channel.platform,
             kind=kind,
-            done=self.posted + self.skipped,
+            done=self._done,
             total=self.total,
             paper=paper,
             wait_seconds=wait_seconds,
@@ -411,10 +519,13 @@ async def deliver(
     Each channel runs in its own task: an optional header (always sent in thread mode),
     then the papers in digest order, in a thread under the header when `channel.thread`.
     A digest without papers posts nothing, so the caller sends any empty-day note.
-    Sends are paced by `poster.rate` on `clock`. A 429 waits its Retry-After and a transient
-    error backs off from `backoff_seconds`, doubling up to `max_backoff_seconds`, for at most
-    `config.max_retries` retries per message. A permanent error or exhausted retries stops
-    that channel only. Messages the ledger has as sent are skipped.
+    Sends and edits are paced by `poster.rate` on `clock`. A 429 waits its Retry-After and a
+    transient error backs off from `backoff_seconds`, doubling up to `max_backoff_seconds`,
+    for at most `config.max_retries` retries per message. Before a message is sent again after
+    a transient error, or after a crash left it IN_FLIGHT, `poster.find_sent` looks for it. A
+    permanent error or exhausted retries stops that channel only. A message the ledger has as
+    sent is skipped when its payload is unchanged, and otherwise edited in place if the
+    channel has `on_edit: update`. Ledger records of papers no longer in the digest are left.
 
     Args:
         digest: The day's digest; paper numbers must be unique and positive.

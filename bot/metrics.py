@@ -1,13 +1,13 @@
 """Prometheus counters of the daily service, on a registry of its own.
 
-The counters are fed from delivery's `ProgressEvent` callback (posted, retried, failed) and
-from `MeteredPoster`, which sees every 429 before delivery waits it out.
+The counters are fed from delivery's `ProgressEvent` callback (posted, updated, retried,
+failed) and from `MeteredPoster`, which sees every 429 before delivery waits it out.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
@@ -29,6 +29,12 @@ class Metrics:
         self.messages_posted = Counter(
             "paperbot_messages_posted",
             "Paper messages the platform accepted.",
+            ["platform"],
+            registry=self.registry,
+        )
+        self.messages_updated = Counter(
+            "paperbot_messages_updated",
+            "Posted paper messages edited in place after their digest changed.",
             ["platform"],
             registry=self.registry,
         )
@@ -74,6 +80,7 @@ class Metrics:
         )
         self._progress_handlers: dict[ProgressKind, Callable[[ProgressEvent], None]] = {
             ProgressKind.POSTED: self._on_posted,
+            ProgressKind.UPDATED: self._on_updated,
             ProgressKind.RETRYING: self._on_retrying,
             ProgressKind.FAILED: self._on_failed,
         }
@@ -92,6 +99,9 @@ class Metrics:
         # Delivery emits POSTED for papers only; headers and notes are not counted.
         self.messages_posted.labels(platform=str(event.platform)).inc()
 
+    def _on_updated(self, event: ProgressEvent) -> None:
+        self.messages_updated.labels(platform=str(event.platform)).inc()
+
     def _on_retrying(self, event: ProgressEvent) -> None:
         self.retries.labels(platform=str(event.platform)).inc()
 
@@ -102,7 +112,8 @@ class Metrics:
 class MeteredPoster:
     """Wraps a `Poster` and counts its 429s and transient errors before re-raising them.
 
-    Every other attribute (`rate`, `history`, `update`, `verify`, ...) is the wrapped poster's.
+    Posts and edits are counted. Every other attribute (`rate`, `find_sent`, `verify`, ...) is
+    the wrapped poster's.
     """
 
     def __init__(self, poster: Any, metrics: Metrics) -> None:
@@ -120,9 +131,16 @@ class MeteredPoster:
 
     async def post(self, target: Target, payload: MessagePayload) -> PostResult:
         """Send through the wrapped poster, counting a 429 or transient error it raises."""
+        return await self._counted(self._poster.post(target, payload))
+
+    async def update(self, target: Target, message_id: str, payload: MessagePayload) -> PostResult:
+        """Edit through the wrapped poster, counting a 429 or transient error it raises."""
+        return await self._counted(self._poster.update(target, message_id, payload))
+
+    async def _counted(self, request: Awaitable[PostResult]) -> PostResult:
         label = str(self.platform)
         try:
-            return await self._poster.post(target, payload)
+            return await request
         except RateLimited as error:
             self._metrics.rate_limit_waits.labels(platform=label).inc()
             self._metrics.rate_limit_wait_seconds.labels(platform=label).inc(error.retry_after)

@@ -161,6 +161,7 @@ class ProgressPrinter:
 _PROGRESS_LINES = {
     ProgressKind.STARTED: lambda e: f"posting {e.total} papers",
     ProgressKind.POSTED: lambda e: f"{e.done}/{e.total} posted" if e.paper else "header posted",
+    ProgressKind.UPDATED: lambda e: f"paper {e.paper} updated ({e.done}/{e.total} done)",
     ProgressKind.RETRYING: lambda e: (
         f"paper {e.paper}: retrying in {e.wait_seconds:.1f} s ({e.error})"
     ),
@@ -170,8 +171,9 @@ _PROGRESS_LINES = {
 
 def summary_line(report: ChannelReport) -> str:
     status = "ok" if report.ok else "FAILED"
+    updated = f"updated {report.updated}, " if report.updated else ""
     line = (
-        f"{report.channel} ({report.platform}): {status}: posted {report.posted}, "
+        f"{report.channel} ({report.platform}): {status}: posted {report.posted}, {updated}"
         f"skipped {report.skipped}, failed {report.failed} of {report.total}"
     )
     return f"{line}; {report.error}" if report.error else line
