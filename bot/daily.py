@@ -3,6 +3,12 @@
 Crash safety comes from the store. The delivery ledger skips messages already sent, and the
 `daily.completed_date` value marks the last day delivered to every channel. A restart within
 `schedule.grace_minutes` after the run time finishes that day. An earlier day is never posted.
+
+Once the day is delivered, the job keeps polling the source until the day's deadline when some
+channel has `on_edit: update`, so an edit published the same morning reaches those channels:
+changed messages are edited in place and new papers are posted. A poll of an unchanged
+document costs one conditional request or file read. Channels with `on_edit: ignore` get
+nothing more after the day is complete, and edits published after the deadline are not applied.
 """
 
 from __future__ import annotations
@@ -13,10 +19,9 @@ import enum
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from bot.clock import Clock
-from bot.config import ChannelConfig, Config, Platform
+from bot.config import ChannelConfig, Config, EditPolicy, Platform
 from bot.delivery import (
     DEFAULT_BACKOFF_SECONDS,
     ChannelReport,
@@ -28,7 +33,7 @@ from bot.digest.errors import DigestError
 from bot.digest.model import Digest
 from bot.digest.parser import parse_digest
 from bot.i18n import Translator
-from bot.ledger import DeliveryStatus, Ledger
+from bot.ledger import HEADER_PAPER, DeliveryRecord, DeliveryStatus, Ledger
 from bot.platforms.base import (
     MessagePayload,
     PlatformError,
@@ -175,34 +180,6 @@ class NoteSender:
         return False
 
 
-async def _find_sent_on_slack(poster: Any, channel: ChannelConfig, day: dt.date) -> dict[int, str]:
-    """Return paper number -> message ts of the day's messages that carry paperbot metadata."""
-    from bot.render.slack import EVENT_TYPE
-
-    # Messages of `day` are sent on that day or later, so the history starts a day before
-    # it to cover every time zone.
-    oldest = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(), dt.UTC).timestamp()
-    found: dict[int, str] = {}
-    for message in await poster.history(channel.id, oldest=f"{oldest:.6f}"):
-        metadata = message.metadata or {}
-        payload = metadata.get("event_payload") or {}
-        if metadata.get("event_type") != EVENT_TYPE:
-            continue
-        if payload.get("digest_date") != day.isoformat():
-            continue
-        found.setdefault(int(payload.get("paper", -1)), message.ts)
-    return found
-
-
-# Platforms whose sent messages can be looked up. Discord needs no lookup, because a resend
-# carries the same nonce with enforce_nonce and Discord answers with the first message.
-_SENT_FINDERS: dict[
-    Platform, Callable[[Any, ChannelConfig, dt.date], Awaitable[dict[int, str]]]
-] = {
-    Platform.SLACK: _find_sent_on_slack,
-}
-
-
 async def reconcile_in_flight(
     ledger: Ledger,
     channels: Sequence[ChannelConfig],
@@ -212,41 +189,51 @@ async def reconcile_in_flight(
     """Record as SENT the IN_FLIGHT messages of `day` that the platform already has.
 
     A crash between the platform accepting a message and the ledger's SENT write leaves an
-    IN_FLIGHT record, and delivery would send that message again. Returns how many records
-    were fixed.
-
-    NOTE: conversations.history lists channel messages only, so a Slack thread reply left
-    IN_FLIGHT is not found and is sent again.
+    IN_FLIGHT record. Each one is looked up with `poster.find_sent`, in its thread when the
+    channel posts in a thread under a header that was sent. Returns how many records were
+    fixed. Delivery looks up the records still IN_FLIGHT again before sending them.
 
     Raises:
         PlatformError: The lookup failed; delivering now could post duplicates.
     """
     fixed = 0
     for channel in channels:
-        finder = _SENT_FINDERS.get(channel.platform)
-        if finder is None or channel.platform not in posters:
+        poster = posters.get(channel.platform)
+        if poster is None:
             continue
-        records = await ledger.records(channel.name, day)
-        pending = [record for record in records if record.status is DeliveryStatus.IN_FLIGHT]
-        if not pending:
-            continue
-        sent = await finder(posters[channel.platform], channel, day)
-        for record in pending:
-            message_id = sent.get(record.paper)
+        records = {record.paper: record for record in await ledger.records(channel.name, day)}
+        # Records come ordered by paper, so a header found here gives its thread to the papers.
+        for paper, record in sorted(records.items()):
+            if record.status is not DeliveryStatus.IN_FLIGHT:
+                continue
+            target = _target_of(channel, records, paper)
+            message_id = await poster.find_sent(target, day, paper)
             if message_id is None:
                 continue
-            await ledger.put(
-                dataclasses.replace(record, status=DeliveryStatus.SENT, message_id=message_id)
+            records[paper] = dataclasses.replace(
+                record, status=DeliveryStatus.SENT, message_id=message_id
             )
+            await ledger.put(records[paper])
             fixed += 1
             _log.info(
-                "message %d of %s was already in %s (ts %s); recorded as sent",
-                record.paper,
+                "message %d of %s was already in %s (id %s); recorded as sent",
+                paper,
                 day,
                 channel.name,
                 message_id,
             )
     return fixed
+
+
+def _target_of(channel: ChannelConfig, records: Mapping[int, DeliveryRecord], paper: int) -> Target:
+    """Return where delivery sent `paper`: the thread under the sent header, or the channel."""
+    header = records.get(HEADER_PAPER)
+    in_thread = channel.thread and paper != HEADER_PAPER
+    if in_thread and header is not None and header.status is DeliveryStatus.SENT:
+        # Slack replies to the header's ts, and Discord gives a thread started from a
+        # message that message's id.
+        return Target(channel_id=channel.id, thread_id=header.message_id)
+    return Target(channel_id=channel.id)
 
 
 class DailyJob:
@@ -291,9 +278,9 @@ class DailyJob:
         self.polls = 0
 
     async def run_forever(self) -> None:
-        """Catch up on today's missed run if needed, then run at every scheduled time."""
+        """Finish today's missed run or edit watch if needed, then run at every scheduled time."""
         schedule = self._config.schedule
-        catch_up = await self.catch_up_plan()
+        catch_up = await self.catch_up_plan() or await self._edit_watch_plan()
         if catch_up is not None:
             await self.run_day(catch_up)
         while True:
@@ -314,6 +301,16 @@ class DailyJob:
         _log.info("the run of %s at %s was missed; catching up now", day, plan.run_at.isoformat())
         return plan
 
+    async def _edit_watch_plan(self) -> DayPlan | None:
+        """Return today's plan when today is delivered but its edits are still watched."""
+        if not self._edit_channels():
+            return None
+        now = self._clock.now()
+        plan = plan_day(previous_run(now, self._config.schedule), self._config.schedule)
+        if await self.completed_date() != plan.day or now >= plan.deadline:
+            return None
+        return plan
+
     async def completed_date(self) -> dt.date | None:
         """Return the last digest date delivered to every channel, or None."""
         text = await self._store.get_value(COMPLETED_DATE_KEY)
@@ -323,16 +320,24 @@ class DailyJob:
     async def run_day(self, plan: DayPlan) -> DayOutcome:
         """Poll the source from `plan.run_at` until the digest appears or the deadline passes.
 
-        The first poll is at once when `plan.run_at` is already past.
+        The first poll is at once when `plan.run_at` is already past. After the day is
+        delivered, channels with `on_edit: update` keep receiving its edits until the deadline.
         """
         completed = await self.completed_date()
         if completed is not None and completed >= plan.day:
-            _log.info("digest of %s already posted; nothing to do", plan.day)
+            if completed == plan.day and self._edit_channels():
+                # A restart may have missed an edit, so the first poll brings every message
+                # up to date.
+                await self._watch_for_edits(plan, resync=True)
+            else:
+                _log.info("digest of %s already posted; nothing to do", plan.day)
             return DayOutcome.ALREADY_POSTED
         await self._sleep_until(plan.run_at)
         while True:
             digest = await self._poll(plan)
             outcome = await self._post(digest) if digest is not None else None
+            if outcome in (DayOutcome.POSTED, DayOutcome.EMPTY) and self._edit_channels():
+                await self._watch_for_edits(plan, resync=False)
             if outcome is not None:
                 return outcome
             next_poll = plan.next_poll(self._clock.now())
@@ -340,12 +345,15 @@ class DailyJob:
                 return await self._deadline_missed(plan)
             await self._sleep_until(next_poll)
 
-    async def _poll(self, plan: DayPlan) -> Digest | None:
+    async def _poll(self, plan: DayPlan, *, skip_unchanged: bool = False) -> Digest | None:
         self.polls += 1
         try:
             fetched = await self._source.fetch(plan.day)
             if fetched is None:
                 _log.info("digest of %s not published yet (poll %d)", plan.day, self.polls)
+                return None
+            if skip_unchanged and not fetched.changed:
+                _log.debug("digest of %s unchanged (poll %d)", plan.day, self.polls)
                 return None
             digest = parse_digest(fetched.data, fetched.name)
         except (SourceError, DigestError) as error:
@@ -376,33 +384,19 @@ class DailyJob:
             outcome,
         )
         if outcome is SaveOutcome.CHANGED:
-            # TODO: apply `on_edit: update` by editing the posted messages in place; until then
-            # messages already sent keep the old text and unsent papers go out in the new one.
-            _log.warning("digest of %s changed since it was first loaded", digest.date)
+            # Delivery edits the sent messages of `on_edit: update` channels and keeps those
+            # of `on_edit: ignore` channels. Unsent papers go out in the new text everywhere.
+            _log.warning(
+                "digest of %s changed since it was first loaded; %d of %d channels update it",
+                digest.date,
+                len(self._edit_channels()),
+                len(self._config.channels),
+            )
         if not digest.papers:
             return await self._post_empty_day(digest)
-        try:
-            await reconcile_in_flight(
-                self._ledger, self._config.channels, self._posters, digest.date
-            )
-        except PlatformError as error:
-            _log.error(
-                "digest of %s not posted: checking for messages sent before a crash failed"
-                " (%s); polling again",
-                digest.date,
-                error,
-            )
+        reports = await self._reconcile_and_deliver(digest, self._config.channels)
+        if reports is None:
             return None
-        reports = await self._deliver(
-            digest,
-            self._config.channels,
-            self._posters,
-            self._ledger,
-            self._clock,
-            config=self._config.delivery,
-            locale=self._config.locale,
-            progress=self._progress,
-        )
         ok = sum(1 for report in reports if report.ok)
         if ok == len(reports):
             await self._complete(digest.date)
@@ -414,6 +408,82 @@ class DailyJob:
             len(reports),
         )
         return self._finish(digest.date, DayOutcome.PARTLY_POSTED, ok, len(reports))
+
+    async def _reconcile_and_deliver(
+        self, digest: Digest, channels: Sequence[ChannelConfig]
+    ) -> list[ChannelReport] | None:
+        """Deliver `digest` to `channels`; return None when the crash check failed first."""
+        try:
+            await reconcile_in_flight(self._ledger, channels, self._posters, digest.date)
+        except PlatformError as error:
+            _log.error(
+                "digest of %s not delivered: checking for messages sent before a crash failed"
+                " (%s); polling again",
+                digest.date,
+                error,
+            )
+            return None
+        return await self._deliver(
+            digest,
+            channels,
+            self._posters,
+            self._ledger,
+            self._clock,
+            config=self._config.delivery,
+            locale=self._config.locale,
+            progress=self._progress,
+        )
+
+    async def _watch_for_edits(self, plan: DayPlan, *, resync: bool) -> None:
+        """Poll until the deadline and bring `on_edit: update` channels up to date on a change.
+
+        With `resync`, the first digest read is delivered even when the store has it already.
+        A delivery that fails is tried again on the next poll with the latest digest.
+        """
+        channels = self._edit_channels()
+        _log.info(
+            "watching the digest of %s for edits until %s (%d channels have on_edit: update)",
+            plan.day,
+            plan.deadline.isoformat(),
+            len(channels),
+        )
+        pending: Digest | None = None
+        while True:
+            if not resync:
+                next_poll = plan.next_poll(self._clock.now())
+                if next_poll is None:
+                    return
+                await self._sleep_until(next_poll)
+            digest = await self._poll(plan, skip_unchanged=not resync)
+            if digest is not None:
+                saved = await self._store.save_digest(digest, digest_hash(digest))
+                if resync or saved is SaveOutcome.CHANGED:
+                    pending = digest
+            resync = False
+            if pending is not None and await self._deliver_edit(pending, channels):
+                pending = None
+
+    async def _deliver_edit(self, digest: Digest, channels: Sequence[ChannelConfig]) -> bool:
+        """Deliver the changed `digest` to `channels`; return True when every channel is done."""
+        _log.info(
+            "bringing %d channels up to date with the digest of %s", len(channels), digest.date
+        )
+        reports = await self._reconcile_and_deliver(digest, channels)
+        if reports is None:
+            return False
+        failed = [report.channel for report in reports if not report.ok]
+        if failed:
+            _log.error(
+                "the changed digest of %s did not reach %s; trying again at the next poll",
+                digest.date,
+                ", ".join(failed),
+            )
+        return not failed
+
+    def _edit_channels(self) -> tuple[ChannelConfig, ...]:
+        return tuple(
+            channel for channel in self._config.channels if channel.on_edit is EditPolicy.UPDATE
+        )
 
     async def _post_empty_day(self, digest: Digest) -> DayOutcome:
         noted = [channel for channel in self._config.channels if channel.empty_day_note]
