@@ -278,7 +278,10 @@ class FakeDiscord(FakeServer):
         channel = self._channel(request)
         message = _find_message(channel, request.match_info["message_id"])
         _check_edit_fields(body)
-        _check_message({**message, **body})
+        # The edited message keeps the content fields the body leaves out. An empty field of
+        # the stored message counts as left out, as it was when the message was created.
+        kept = {key: message[key] for key in ("content", "embeds", "components") if message[key]}
+        _check_message({**kept, **body})
         message.update(
             {key: body[key] for key in ("content", "embeds", "components") if key in body}
         )

@@ -58,8 +58,8 @@ Fault = RateLimit | ServerError | Hang | Drop | DropAfterProcessing | HangAfterP
 # Faults that let the request be handled first; `_finish_fault` applies them to the response.
 _AFTER_PROCESSING = (DropAfterProcessing, HangAfterProcessing)
 
-# The `web.Request` key under which a fault that applies after processing waits.
-_PENDING_FAULT_KEY = "fake_server_fault_after_processing"
+# The request storage key under which a fault that applies after processing waits.
+_PENDING_FAULT_KEY = web.RequestKey("fake_server_fault_after_processing", object)
 
 
 @dataclass
