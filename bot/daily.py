@@ -4,9 +4,9 @@ Crash safety comes from the store. The delivery ledger skips messages already se
 `daily.completed_date` value marks the last day delivered to every channel. A restart within
 `schedule.grace_minutes` after the run time finishes that day. An earlier day is never posted.
 
-Once the day is delivered, the job keeps polling the source until the day's deadline when some
-channel has `on_edit: update`, so an edit published the same morning reaches those channels:
-changed messages are edited in place and new papers are posted. A poll of an unchanged
+When some channel has `on_edit: update`, the job keeps polling the source after the day is
+delivered, until the day's deadline. An edit published the same morning then reaches those
+channels: changed messages are edited in place and new papers are posted. A poll of an unchanged
 document costs one conditional request or file read. Channels with `on_edit: ignore` get
 nothing more after the day is complete, and edits published after the deadline are not applied.
 """

@@ -557,18 +557,18 @@ async def test_in_flight_record_found_not_resent(rig: Rig) -> None:
     assert fixed.message_id == record.message_id
 
 
-class RepliesRefusedSlack(FakeSlack):
-    """Refuses conversations.replies as Slack's method reference says it may for bot tokens."""
+class RepliesRejectedSlack(FakeSlack):
+    """Rejects conversations.replies as Slack's method reference says it may for bot tokens."""
 
     async def _replies(self, args: dict[str, Any]) -> dict[str, Any]:
         raise SlackApiError("not_allowed_token_type")
 
 
-async def test_replies_refused_still_delivers(
+async def test_replies_rejected_still_delivers(
     start_server: StartServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = FakeClock()
-    fake = await start_server(RepliesRefusedSlack(slack_channels(), clock=clock))
+    fake = await start_server(RepliesRejectedSlack(slack_channels(), clock=clock))
     poster = SlackPoster(slack_config(fake))
     posters: dict[Platform, Poster] = {Platform.SLACK: poster}
     ledger = MemoryLedger()
@@ -584,10 +584,10 @@ async def test_replies_refused_still_delivers(
 
     assert reports[0].ok
     assert slack_paper_numbers(fake.messages(SLACK_PAPERS)) == [0, 1, 2]
-    refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
-    assert refused == [
-        "conversations.replies refused in C0PAPERS (not_allowed_token_type);"
-        " paper 2 is sent again unchecked"
+    rejected = [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()]
+    assert rejected == [
+        "conversations.replies rejected in C0PAPERS (not_allowed_token_type);"
+        " paper 2 is sent again without a check"
     ]
 
 

@@ -43,7 +43,7 @@ _DEFAULT_RETRY_AFTER_SECONDS = 1.0
 _HISTORY_PAGE_SIZE = 200
 
 # Error codes of a conversations.replies request that the token may not make at all.
-_REPLIES_REFUSED_CODES = frozenset({"not_allowed_token_type", "missing_scope"})
+_REPLIES_REJECTED_CODES = frozenset({"not_allowed_token_type", "missing_scope"})
 
 # Message content that chat.update takes from a chat.postMessage payload. `metadata` is sent
 # again so the edited message can still be found by it.
@@ -146,13 +146,13 @@ class SlackPoster:
                     if _is_paper_message(message, digest_date, paper):
                         return message.ts
         except PermanentError as error:
-            if target.thread_id is None or error.code not in _REPLIES_REFUSED_CODES:
+            if target.thread_id is None or error.code not in _REPLIES_REJECTED_CODES:
                 raise
             # NOTE: Slack's conversations.replies reference says bot tokens lack permission for
             # channel threads, while its channels:history scope page lists the method for bot
-            # tokens. When Slack refuses, the reply is treated as not found and may be resent.
+            # tokens. A rejected lookup counts as not found, so the reply may be sent twice.
             _log.warning(
-                "conversations.replies refused in %s (%s); paper %d is sent again unchecked",
+                "conversations.replies rejected in %s (%s); paper %d is sent again without a check",
                 target.channel_id,
                 error.code,
                 paper,
