@@ -319,6 +319,7 @@ def _bad_input_errors() -> tuple[type[BaseException], ...]:
     from bot.config import ConfigError
     from bot.digest.errors import DigestError
     from bot.discord_admin import DiscordSetupError
+    from bot.health import HealthServerError
     from bot.posting import ChannelSelectionError
 
     errors: list[type[BaseException]] = [
@@ -328,6 +329,7 @@ def _bad_input_errors() -> tuple[type[BaseException], ...]:
         UsageError,
         ChannelSelectionError,
         DiscordSetupError,
+        HealthServerError,
     ]
     try:
         from bot.sources.base import SourceError

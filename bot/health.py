@@ -30,11 +30,15 @@ class HealthReport:
 HealthProbe = Callable[[], HealthReport]
 
 
+class HealthServerError(ValueError):
+    """The health server cannot listen: a bad `$PORT`, or an address that is taken."""
+
+
 def listen_port(config: HealthConfig, environ: Mapping[str, str] | None = None) -> int:
     """Return the port to listen on: `$PORT` when set, else `config.port`.
 
     Raises:
-        ValueError: `$PORT` is not an integer from 0 to 65535.
+        HealthServerError: `$PORT` is not an integer from 0 to 65535.
     """
     environ = os.environ if environ is None else environ
     text = environ.get(PORT_VARIABLE)
@@ -43,9 +47,11 @@ def listen_port(config: HealthConfig, environ: Mapping[str, str] | None = None) 
     try:
         port = int(text)
     except ValueError:
-        raise ValueError(f"${PORT_VARIABLE} must be a port number, got {text!r}") from None
+        raise HealthServerError(
+            f"${PORT_VARIABLE} must be a port number, got {text!r}; unset it or fix the value"
+        ) from None
     if not 0 <= port <= 65535:
-        raise ValueError(f"${PORT_VARIABLE} must be from 0 to 65535, got {port}")
+        raise HealthServerError(f"${PORT_VARIABLE} must be from 0 to 65535, got {port}")
     return port
 
 
@@ -65,16 +71,23 @@ class HealthServer:
         self.app.router.add_get("/metrics", self._metrics_text)
 
     async def start(self) -> None:
-        """Bind the socket and start answering; port 0 picks a free port, kept in `port`."""
+        """Bind the socket and start answering; port 0 picks a free port, kept in `port`.
+
+        Raises:
+            HealthServerError: the address is taken or cannot be bound.
+        """
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._requested_port)
         try:
             await site.start()
-        except OSError:
+        except OSError as error:
             await self._runner.cleanup()
             self._runner = None
-            raise
+            raise HealthServerError(
+                f"health server cannot listen on {self._host}:{self._requested_port} "
+                f"({error.strerror or error}); set health.port, or $PORT, to a free port"
+            ) from error
         self.port = self._runner.addresses[0][1]
         _log.info("health server listening on http://%s:%d", self._host, self.port)
 

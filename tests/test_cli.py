@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import sys
 import textwrap
 from pathlib import Path
@@ -261,3 +262,40 @@ async def test_paperbot_config_variable_picks_the_default_file(tmp_path):
 
     assert code == 2
     assert f"{tmp_path / 'x.yaml'}: file not found" in stderr
+
+
+def bare_config(tmp_path: Path, port: int) -> Path:
+    path = tmp_path / "run.yaml"
+    path.write_text(
+        f"source: {{path: {tmp_path}}}\n"
+        f"state_path: {tmp_path / 'state.sqlite3'}\n"
+        f"health: {{host: 127.0.0.1, port: {port}}}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+async def test_run_on_busy_health_port_exits_2(tmp_path):
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    try:
+        code, _, stderr = await run_cli("run", "--config", str(bare_config(tmp_path, port)))
+    finally:
+        holder.close()
+
+    assert code == 2
+    assert f"health server cannot listen on 127.0.0.1:{port}" in stderr
+    assert "set health.port, or $PORT, to a free port" in stderr
+    assert "Traceback" not in stderr
+
+
+async def test_run_with_bad_port_variable_exits_2(tmp_path):
+    config = bare_config(tmp_path, 0)
+
+    code, _, stderr = await run_cli("run", "--config", str(config), env={"PORT": "abc"})
+
+    assert code == 2
+    assert "$PORT must be a port number, got 'abc'" in stderr
+    assert "Traceback" not in stderr

@@ -11,7 +11,15 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.config import ChannelConfig, Config, DeliveryConfig, Platform, ScheduleConfig, SourceConfig
+from bot.config import (
+    ChannelConfig,
+    Config,
+    DeliveryConfig,
+    HealthConfig,
+    Platform,
+    ScheduleConfig,
+    SourceConfig,
+)
 from bot.ledger import DeliveryStatus
 from bot.platforms.discord.poster import DiscordPoster
 from bot.platforms.slack.poster import SlackPoster
@@ -75,6 +83,8 @@ def make_config(tmp_path: Path) -> Config:
         schedule=ScheduleConfig(time=dt.time(8, 30), timezone="Asia/Seoul"),
         delivery=DeliveryConfig(max_retries=2, request_timeout_seconds=5.0),
         state_path=tmp_path / "state.sqlite3",
+        # Port 0 picks a free port, so a busy 8080 on the test machine cannot interfere.
+        health=HealthConfig(port=0),
     )
 
 
