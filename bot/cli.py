@@ -231,17 +231,21 @@ def _run_post(args: argparse.Namespace) -> int:
 
 
 def _run_check_config(args: argparse.Namespace) -> int:
-    from bot.config_loader import build_config
+    from bot.config_loader import build_config, config_warnings
 
     if args.online and args.no_tokens:
         raise UsageError("--online needs the tokens; remove --no-tokens")
     config = build_config(args.config, require_tokens=not args.no_tokens)
-    channels = ", ".join(f"{c.name} ({c.platform})" for c in config.channels) or "none"
-    print(f"{args.config}: OK; channels: {channels}")
+    for warning in config_warnings(config):
+        print(f"paperbot: warning: {warning}", file=sys.stderr)
     if args.online:
         from bot.online_check import run_online_check_command
 
-        return run_online_check_command(config)
+        code = run_online_check_command(config)
+        if code != EXIT_OK:
+            return code
+    channels = ", ".join(f"{c.name} ({c.platform})" for c in config.channels) or "none"
+    print(f"{args.config}: OK; channels: {channels}")
     return EXIT_OK
 
 

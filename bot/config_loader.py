@@ -69,7 +69,9 @@ def _bool(value: Any) -> bool:
     return value
 
 
-def _number(minimum: float, *, integer: bool = False) -> Callable[[Any], float]:
+def _number(
+    minimum: float, *, integer: bool = False, maximum: float | None = None
+) -> Callable[[Any], float]:
     def convert(value: Any) -> float:
         wrong_type = isinstance(value, bool) or not isinstance(value, int | float)
         if wrong_type or (integer and not isinstance(value, int)):
@@ -77,6 +79,8 @@ def _number(minimum: float, *, integer: bool = False) -> Callable[[Any], float]:
             raise _Invalid(f"expected {kind} >= {minimum:g}, got {_describe(value)}")
         if value < minimum:
             raise _Invalid(f"expected a value >= {minimum:g}, got {value}")
+        if maximum is not None and value > maximum:
+            raise _Invalid(f"expected a value <= {maximum:g}, got {value}")
         return value
 
     convert.type_name = "integer" if integer else "number"  # type: ignore[attr-defined]
@@ -142,6 +146,13 @@ def _title_pattern(value: Any) -> str:
     return pattern
 
 
+def _snowflake(value: Any) -> str:
+    text = _str(value)
+    if not _DISCORD_SNOWFLAKE.match(text):
+        raise _Invalid(f'expected a numeric Discord id of 15 to 21 digits, got "{text}"')
+    return text
+
+
 def _path(value: Any) -> Path:
     return Path(_str(value))
 
@@ -157,6 +168,7 @@ _TYPE_NAMES: dict[Callable[[Any], Any], str] = {
     _locale: "ko / en",
     _url: "URL",
     _path: "path",
+    _snowflake: "Discord id",
     _title_pattern: "glob or re:regex",
 }
 
@@ -294,7 +306,7 @@ SCHEMA: tuple[SectionSpec, ...] = (
             _key("token", _str, None, "${DISCORD_BOT_TOKEN}",
                  "Bot token.",
                  "봇 토큰.", secret=True),
-            _key("application_id", _str, None, "123456789012345678",
+            _key("application_id", _snowflake, None, "123456789012345678",
                  "Application id, used for the invite URL and command sync.",
                  "애플리케이션 ID. 초대 URL과 명령 동기화에 씀."),
             _key("api_base", _url, "https://discord.com/api/v10", "https://discord.com/api/v10",
@@ -329,7 +341,7 @@ SCHEMA: tuple[SectionSpec, ...] = (
             _key("host", _str, "127.0.0.1", "0.0.0.0",
                  "Address of the health and metrics server.",
                  "상태 확인·메트릭 서버의 주소."),
-            _key("port", _number(0, integer=True), 8080, "8080",
+            _key("port", _number(0, integer=True, maximum=65535), 8080, "8080",
                  "Port of that server; the PORT environment variable wins when set.",
                  "그 서버의 포트. PORT 환경 변수가 있으면 그 값이 우선."),
         ),
@@ -627,3 +639,24 @@ def _check_tokens(builder: _Builder, config: Config) -> None:
             builder.problem(
                 key_path, f"missing; {platform} channels are configured, so a token is required"
             )
+
+
+def config_warnings(config: Config) -> list[str]:
+    """Return settings that are valid but probably not what the operator wants, one line each.
+
+    They are not errors: a dry run or a posting-only bot works without them.
+    """
+    warnings = []
+    source = config.source
+    if source.kind == "folder" and source.path is not None and not source.path.is_dir():
+        warnings.append(
+            f"source.path: folder {source.path} does not exist yet; no digest can be found"
+        )
+    slack = config.slack
+    if slack.bot_token and slack.mode == "socket" and not slack.app_token:
+        warnings.append(
+            "slack.app_token is not set, so /paper on Slack is off; set SLACK_APP_TOKEN"
+        )
+    if config.discord.token and not config.discord.application_id:
+        warnings.append("discord.application_id is not set; paperbot discord-invite needs it")
+    return warnings

@@ -204,3 +204,42 @@ def test_admin_channel_must_name_a_channel(tmp_path):
     problems = problems_of(path)
 
     assert problems == [f'{path}:2: admin_channel: no channel is named "ops"']
+
+
+def test_port_and_application_id_checked(tmp_path):
+    path = write_config(
+        tmp_path,
+        """
+        source: {path: .}
+        health: {port: 70000}
+        discord: {application_id: abc}
+        """,
+    )
+
+    problems = problems_of(path, require_tokens=False)
+
+    assert problems == [
+        f'{path}:4: discord.application_id: expected a numeric Discord id of 15 to 21 digits, got "abc"',
+        f"{path}:3: health.port: expected a value <= 65535, got 70000",
+    ]
+
+
+def test_warnings_for_settings_that_turn_features_off(tmp_path):
+    from bot.config_loader import config_warnings
+
+    path = write_config(
+        tmp_path,
+        """
+        source: {path: posts}
+        slack: {bot_token: xoxb-1}
+        discord: {token: d}
+        """,
+    )
+
+    warnings = config_warnings(build_config(path))
+
+    assert warnings == [
+        f"source.path: folder {tmp_path / 'posts'} does not exist yet; no digest can be found",
+        "slack.app_token is not set, so /paper on Slack is off; set SLACK_APP_TOKEN",
+        "discord.application_id is not set; paperbot discord-invite needs it",
+    ]

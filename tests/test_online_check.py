@@ -309,7 +309,9 @@ async def test_cli_online_exit_codes(tmp_path: Path, start_server: StartServer) 
 
     assert code == 0, stderr
     assert "Every token and channel works." in stdout
-    assert stderr == ""
+    assert f"{good}: OK" in stdout
+    # Only the warnings about optional settings (no app token, no application id) remain.
+    assert [line for line in stderr.splitlines() if "warning" not in line] == []
 
     bad_folder = tmp_path / "bad"
     bad_folder.mkdir()
@@ -324,6 +326,7 @@ async def test_cli_online_exit_codes(tmp_path: Path, start_server: StartServer) 
     error_lines = [line for line in stderr.splitlines() if line.startswith("paperbot: error:")]
     assert len(error_lines) == 2, stderr
     assert "Found 2 problem(s)" in stdout
+    assert ": OK" not in stdout
     for secret in (slack_api.TOKEN, discord_api.TOKEN, "revoked-discord-token"):
         assert secret not in stdout
         assert secret not in stderr
