@@ -71,7 +71,10 @@ async def documents_in_folder(folder: Path) -> AsyncIterator[Loaded]:
 def _markdown_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise SourceError(f"{folder}: is not a folder; pass the folder that holds the posts")
-    return sorted(folder.glob("*.md"))
+    files = sorted(folder.glob("*.md"))
+    if not files:
+        raise SourceError(f"{folder}: contains no *.md files; pass the folder that holds the posts")
+    return files
 
 
 async def _parse_file(path: Path) -> Loaded:
@@ -139,9 +142,9 @@ async def backfill(store: Store, documents: AsyncIterator[Loaded], out: TextIO) 
 def summary_line(counts: Counter[str]) -> str:
     loaded = counts["new"] + counts["changed"] + counts["unchanged"]
     return (
-        f"backfill: {loaded} digests with {counts['papers']} papers "
-        f"({counts['new']} new, {counts['changed']} changed, {counts['unchanged']} unchanged); "
-        f"{counts['not_a_digest']} not digests, {counts['failed']} failed"
+        f"backfill: digests loaded {loaded}, papers {counts['papers']} "
+        f"(new {counts['new']}, changed {counts['changed']}, unchanged {counts['unchanged']}); "
+        f"not digests {counts['not_a_digest']}, failed {counts['failed']}"
     )
 
 

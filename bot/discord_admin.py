@@ -7,6 +7,8 @@ import asyncio
 import logging
 import sys
 
+import aiohttp
+
 from bot.arxiv_lookup import ArxivLookup
 from bot.clock import SystemClock
 from bot.commands import PaperService
@@ -66,6 +68,13 @@ async def _sync(config: Config) -> int:
         return EXIT_BAD_INPUT
     except discord.HTTPException as error:
         _log.error("Discord rejected the command sync: %s", error)
+        return EXIT_FAILED
+    except (aiohttp.ClientError, OSError, TimeoutError) as error:
+        print(
+            f"paperbot: error: cannot reach the Discord API at {config.discord.api_base} "
+            f"({type(error).__name__}); check discord.api_base and the network",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     finally:
         await store.close()

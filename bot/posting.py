@@ -120,7 +120,12 @@ def print_plan(
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
         return
     count = len(digest.papers)
-    out.write(f"{digest.title} ({digest.date.isoformat()}): {count} papers from {digest.source}\n")
+    title = (
+        digest.title
+        if digest.date.isoformat() in digest.title
+        else f"{digest.title} ({digest.date})"
+    )
+    out.write(f"{title}: {count} papers from {digest.source}\n")
     for channel in channels:
         messages = list(plan_messages(digest, channel, locale))
         where = f"{channel.platform} {channel.name} ({channel.id})"
@@ -239,6 +244,9 @@ async def _post(args: argparse.Namespace, clock: Clock) -> int:
     if not digest.papers:
         print(f"{digest.source}: no papers in the digest of {digest.date}; nothing to post")
         return EXIT_OK
+    # The progress lines below say what delivery's lifecycle log lines would say again.
+    if not _log.isEnabledFor(logging.DEBUG):
+        logging.getLogger("bot.delivery").setLevel(logging.WARNING)
     reports = await post_digest(
         config, digest, channels, clock=clock, repost=args.repost, out=sys.stderr
     )

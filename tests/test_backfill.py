@@ -85,7 +85,7 @@ async def test_second_backfill_reports_unchanged(store):
 
     assert counts["new"] == 0
     assert counts["unchanged"] == 5
-    assert "5 unchanged" in summary_line(counts)
+    assert "unchanged 5" in summary_line(counts)
 
 
 async def test_broken_file_reported_and_others_loaded(store, tmp_path):
@@ -102,8 +102,13 @@ async def test_broken_file_reported_and_others_loaded(store, tmp_path):
 
 
 async def test_missing_folder_is_a_source_error(store, tmp_path):
-    with pytest.raises(SourceError, match="not a folder"):
+    with pytest.raises(SourceError, match="is not a folder"):
         await backfill(store, documents_in_folder(tmp_path / "nope"), io.StringIO())
+
+
+async def test_empty_folder_is_a_source_error(store, tmp_path):
+    with pytest.raises(SourceError, match="contains no \\*.md files"):
+        await backfill(store, documents_in_folder(tmp_path), io.StringIO())
 
 
 def test_cli_backfill_by_date_uses_the_configured_series(tmp_path, capsys, shared_digests):
@@ -114,7 +119,7 @@ def test_cli_backfill_by_date_uses_the_configured_series(tmp_path, capsys, share
     output = capsys.readouterr().out
     assert code == 0
     # Daily Papers posts of September; the Arxiv series of 09-01 and 09-23 is left out.
-    assert "backfill: 8 digests with 122 papers (8 new, 0 changed, 0 unchanged)" in output
+    assert "backfill: digests loaded 8, papers 122 (new 8, changed 0, unchanged 0)" in output
     assert "Arxiv" not in output
 
 
@@ -127,7 +132,7 @@ def test_cli_backfill_folder_exit_code_1_on_failure(tmp_path, capsys):
     code = main(["backfill", "--folder", str(folder), "--config", str(config)])
 
     assert code == 1
-    assert "1 failed" in capsys.readouterr().out
+    assert "failed 1" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
