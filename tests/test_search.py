@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from pathlib import Path
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.search import (
     Term,
@@ -24,6 +30,54 @@ def test_mixed_text_tokens() -> None:
 
 def test_index_normalizes_width_and_case() -> None:
     assert index_tokens("ＲＡＧ Ｒａｇ") == ["rag", "rag"]
+
+
+# The index tokenizer spelled out word by word, as a reference for the one-pass version.
+REFERENCE_CJK = re.compile(
+    "[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3]+"
+)
+
+
+def reference_tokens(text: str) -> list[str]:
+    tokens: list[str] = []
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    for word in re.findall(r"[^\W_]+", folded):
+        position = 0
+        for run in REFERENCE_CJK.finditer(word):
+            if run.start() > position:
+                tokens.append(word[position : run.start()])
+            cjk = run.group()
+            tokens.extend([cjk] if len(cjk) < 2 else [cjk[i : i + 2] for i in range(len(cjk) - 1)])
+            position = run.end()
+        if position < len(word):
+            tokens.append(word[position:])
+    return tokens
+
+
+# Hangul, kana with a voicing mark (U+3099) and a middle dot (U+30FB), ideographs, Latin,
+# accents, digits, underscores, private use and spaces: the boundaries where a one-pass
+# tokenizer could split differently.
+MIXED_TEXT = st.text(
+    alphabet=st.sampled_from(
+        list("추론을 멀티모달가ㄱㅏか\u3099・ア漢字 aBc9_-é\u0301Ωß\ue000\n.,'\"")
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(MIXED_TEXT)
+def test_index_tokens_match_reference(text: str) -> None:
+    assert index_tokens(text) == reference_tokens(text)
+
+
+def test_index_tokens_match_reference_on_corpus(shared_digests: Path) -> None:
+    posts = sorted((shared_digests / "seed-blog").glob("*.md"))
+
+    assert posts
+    for post in posts:
+        text = post.read_text(encoding="utf-8")
+        assert index_tokens(text) == reference_tokens(text), post.name
 
 
 def test_two_syllable_query_is_one_bigram() -> None:
