@@ -128,23 +128,19 @@ class Store:
         search index) follows its most recent digest, so an older digest saved later does
         not overwrite newer text.
         """
-        row = await _one(
-            self._db,
+        rows = await self._db.execute_fetchall(
             "SELECT id, content_hash FROM digests WHERE date = ? AND source = ?",
             (digest.date.isoformat(), series_key(digest.source)),
         )
+        row = next(iter(rows), None)
         if row is not None and row[1] == content_hash:
             return SaveOutcome.UNCHANGED
 
         await self._db.execute("BEGIN IMMEDIATE")
         try:
-            digest_id = await self._write_digest_row(digest, content_hash, row)
-            await self._upsert_papers(digest.papers, digest.date)
-            await self._db.executemany(
-                "INSERT INTO appearances (digest_id, number, arxiv_id, paper_json)"
-                " VALUES (?, ?, ?, ?)",
-                [(digest_id, p.number, p.arxiv_id, _paper_json(p)) for p in digest.papers],
-            )
+            digest_id, replaced = await self._write_digest_row(digest, content_hash, row)
+            await self._write_papers(digest_id, digest.papers, digest.date)
+            await self._delete_unused_texts(replaced)
             await self._db.execute("COMMIT")
         except BaseException:
             await self._db.execute("ROLLBACK")
@@ -156,7 +152,8 @@ class Store:
 
     async def _write_digest_row(
         self, digest: Digest, content_hash: str, existing: Sequence[Any] | None
-    ) -> int:
+    ) -> tuple[int, list[str]]:
+        """Insert or update the digest row; return its id and the ids it listed before."""
         loaded_at = self._clock.now().isoformat()
         values = (digest.title, digest.date_source.value, digest.url, content_hash, loaded_at)
         if existing is None:
@@ -165,7 +162,7 @@ class Store:
                 " source) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (*values, digest.date.isoformat(), series_key(digest.source)),
             )
-            return int(cursor.lastrowid or 0)
+            return int(cursor.lastrowid or 0), []
 
         digest_id = int(existing[0])
         await self._db.execute(
@@ -173,80 +170,161 @@ class Store:
             " loaded_at = ? WHERE id = ?",
             (*values, digest_id),
         )
-        await self._db.execute("DELETE FROM appearances WHERE digest_id = ?", (digest_id,))
-        return digest_id
+        replaced = await self._db.execute_fetchall(
+            "DELETE FROM appearances WHERE digest_id = ? RETURNING arxiv_id", (digest_id,)
+        )
+        return digest_id, [arxiv_id for (arxiv_id,) in replaced]
 
-    async def _upsert_papers(self, papers: Sequence[Paper], date: dt.date) -> None:
-        # Batched statements, because one aiosqlite call per paper dominates backfill time.
-        by_id = {paper.arxiv_id: paper for paper in papers}
-        existing = await self._paper_rows(list(by_id))
-        fresh = [paper for arxiv_id, paper in by_id.items() if arxiv_id not in existing]
+    async def _write_papers(self, digest_id: int, papers: Sequence[Paper], date: dt.date) -> None:
+        """Store the texts, paper rows, search rows and appearances of one digest's papers.
+
+        Statements are batched per table, because each aiosqlite call is a round trip to
+        its worker thread, and one call per paper dominated backfill time.
+        """
+        stored = await self._stored_papers(list(dict.fromkeys(p.arxiv_id for p in papers)))
+        next_paper_id, next_text_id = await self._next_ids()
+        texts = _TextIds(next_text_id)
+        for arxiv_id, paper in stored.items():
+            texts.add_known(arxiv_id, paper.texts)
+        text_ids = [texts.id_for(paper) for paper in papers]
+        await self._db.executemany(
+            "INSERT INTO paper_texts (id, arxiv_id, paper_json) VALUES (?, ?, ?)", texts.new_rows
+        )
+
+        # When a digest lists a paper twice, its last listing sets the paper row.
+        by_id = {item[0].arxiv_id: item for item in zip(papers, text_ids, strict=True)}
+        fresh = [item for arxiv_id, item in by_id.items() if arxiv_id not in stored]
         newer = [
-            paper
-            for arxiv_id, paper in by_id.items()
-            if arxiv_id in existing and existing[arxiv_id][1] <= date.isoformat()
+            (stored[arxiv_id], *item)
+            for arxiv_id, item in by_id.items()
+            if arxiv_id in stored and stored[arxiv_id].last_date <= date.isoformat()
         ]
+        await self._insert_papers(fresh, next_paper_id, date)
+        await self._update_papers(newer, date)
+        await self._db.executemany(
+            "INSERT INTO appearances (digest_id, number, arxiv_id, text_id) VALUES (?, ?, ?, ?)",
+            [
+                (digest_id, paper.number, paper.arxiv_id, text_id)
+                for paper, text_id in zip(papers, text_ids, strict=True)
+            ],
+        )
 
-        day = date.isoformat()
-        await self._db.executemany(
-            "INSERT INTO papers (arxiv_id, title, paper_json, last_date) VALUES (?, ?, ?, ?)",
-            [(p.arxiv_id, p.title, _paper_json(p), day) for p in fresh],
-        )
-        await self._db.executemany(
-            "UPDATE papers SET title = ?, paper_json = ?, last_date = ? WHERE id = ?",
-            [(p.title, _paper_json(p), day, existing[p.arxiv_id][0]) for p in newer],
-        )
-        await self._db.executemany(
-            "DELETE FROM paper_search WHERE rowid = ?",
-            [(existing[p.arxiv_id][0],) for p in newer],
-        )
-        inserted = await self._paper_rows([p.arxiv_id for p in fresh])
-        rows = {
-            **{p.arxiv_id: existing[p.arxiv_id][0] for p in newer},
-            **{arxiv_id: row[0] for arxiv_id, row in inserted.items()},
-        }
-        await self._index_papers([(rows[p.arxiv_id], p) for p in (*fresh, *newer)])
-
-    async def _paper_rows(self, arxiv_ids: list[str]) -> dict[str, tuple[int, str]]:
-        """Return arxiv_id → (row id, last date) for the ids that are stored."""
-        found: dict[str, tuple[int, str]] = {}
+    async def _stored_papers(self, arxiv_ids: list[str]) -> dict[str, _StoredPaper]:
+        """Return the stored rows and every stored text of the papers in `arxiv_ids`."""
+        stored: dict[str, _StoredPaper] = {}
         # SQLite allows at most 999 bound parameters per statement before 3.32.
         for start in range(0, len(arxiv_ids), 500):
             chunk = arxiv_ids[start : start + 500]
             placeholders = ", ".join("?" for _ in chunk)
-            rows = await _all(
-                self._db,
-                f"SELECT arxiv_id, id, last_date FROM papers WHERE arxiv_id IN ({placeholders})",  # noqa: S608
+            rows = await self._db.execute_fetchall(
+                "SELECT p.arxiv_id, p.id, p.last_date, p.text_id, t.id, t.paper_json"  # noqa: S608
+                " FROM papers p JOIN paper_texts t ON t.arxiv_id = p.arxiv_id"
+                f" WHERE p.arxiv_id IN ({placeholders})",
                 chunk,
             )
-            found.update({arxiv_id: (int(row_id), last) for arxiv_id, row_id, last in rows})
-        return found
+            for arxiv_id, row_id, last_date, text_id, known_id, known_json in rows:
+                paper = stored.setdefault(
+                    arxiv_id, _StoredPaper(int(row_id), last_date, int(text_id), {})
+                )
+                paper.texts[known_json] = int(known_id)
+        return stored
 
-    async def _index_papers(self, papers: list[tuple[int, Paper]]) -> None:
+    async def _next_ids(self) -> tuple[int, int]:
+        """Return the next free row ids of papers and paper_texts.
+
+        The caller holds the write lock, so no other connection can take these ids.
+        """
+        rows = await self._db.execute_fetchall(
+            "SELECT (SELECT max(id) FROM papers), (SELECT max(id) FROM paper_texts)"
+        )
+        paper_id, text_id = next(iter(rows))
+        return (paper_id or 0) + 1, (text_id or 0) + 1
+
+    async def _insert_papers(
+        self, fresh: list[tuple[Paper, int]], first_id: int, date: dt.date
+    ) -> None:
+        if not fresh:
+            return
+        rows = [
+            (first_id + offset, paper, text_id) for offset, (paper, text_id) in enumerate(fresh)
+        ]
+        await self._db.executemany(
+            "INSERT INTO papers (id, arxiv_id, title, number, text_id, last_date)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (row_id, paper.arxiv_id, paper.title, paper.number, text_id, date.isoformat())
+                for row_id, paper, text_id in rows
+            ],
+        )
         await self._db.executemany(
             "INSERT INTO paper_search (rowid, arxiv_id, title, body) VALUES (?, ?, ?, ?)",
+            [(row_id, *_search_columns(paper)) for row_id, paper, _ in rows],
+        )
+
+    async def _update_papers(
+        self, newer: list[tuple[_StoredPaper, Paper, int]], date: dt.date
+    ) -> None:
+        if not newer:
+            return
+        await self._db.executemany(
+            "UPDATE papers SET title = ?, number = ?, text_id = ?, last_date = ? WHERE id = ?",
             [
-                (
-                    paper_row,
-                    search.index_text(paper.arxiv_id),
-                    search.index_text(paper.title),
-                    search.index_text(_body_text(paper)),
-                )
-                for paper_row, paper in papers
+                (paper.title, paper.number, text_id, date.isoformat(), stored.row_id)
+                for stored, paper, text_id in newer
             ],
+        )
+        # A contentless FTS5 table deletes a row only when given the values it indexed.
+        changed = [
+            (stored.row_id, old, new)
+            for stored, paper, text_id in newer
+            if text_id != stored.text_id
+            and (old := _search_columns(stored.current_paper())) != (new := _search_columns(paper))
+        ]
+        await self._db.executemany(
+            "INSERT INTO paper_search (paper_search, rowid, arxiv_id, title, body)"
+            " VALUES ('delete', ?, ?, ?, ?)",
+            [(row_id, *old) for row_id, old, _ in changed],
+        )
+        await self._db.executemany(
+            "INSERT INTO paper_search (rowid, arxiv_id, title, body) VALUES (?, ?, ?, ?)",
+            [(row_id, *new) for row_id, _, new in changed],
+        )
+
+    async def _delete_unused_texts(self, arxiv_ids: list[str]) -> None:
+        """Delete the texts of `arxiv_ids` that no appearance and no paper row points at."""
+        if not arxiv_ids:
+            return
+        # One JSON array parameter, so any number of ids fits in one statement.
+        await self._db.execute(
+            "WITH ids AS (SELECT value AS arxiv_id FROM json_each(?))"
+            " DELETE FROM paper_texts WHERE arxiv_id IN ids"
+            " AND id NOT IN (SELECT text_id FROM appearances WHERE arxiv_id IN ids)"
+            " AND id NOT IN (SELECT text_id FROM papers WHERE arxiv_id IN ids)",
+            (json.dumps(arxiv_ids),),
         )
 
     async def _index_unindexed_papers(self) -> None:
-        """Index papers that have no search row, such as those from before schema 3."""
-        rows = await _all(
-            self._db,
-            "SELECT id, paper_json FROM papers WHERE id NOT IN (SELECT rowid FROM paper_search)",
+        """Index papers that have no search row, such as all papers after migration 4."""
+        rows = await self._db.execute_fetchall(
+            "SELECT p.id, p.number, t.paper_json FROM papers p"
+            " JOIN paper_texts t ON t.id = p.text_id"
+            " WHERE p.id NOT IN (SELECT rowid FROM paper_search)"
         )
         if not rows:
             return
         await self._db.execute("BEGIN IMMEDIATE")
-        await self._index_papers([(int(row), _paper_from_json(text)) for row, text in rows])
-        await self._db.execute("COMMIT")
+        try:
+            await self._db.executemany(
+                "INSERT INTO paper_search (rowid, arxiv_id, title, body) VALUES (?, ?, ?, ?)",
+                [
+                    (row_id, *_search_columns(_paper_from_json(text, number)))
+                    for row_id, number, text in rows
+                ],
+            )
+            await self._db.execute("COMMIT")
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
         _log.info("indexed %d papers for search", len(rows))
 
     async def digest_for(self, date: dt.date, source: str | None = None) -> Digest | None:
@@ -263,9 +341,9 @@ class Store:
         if row is None:
             return None
 
-        paper_rows = await _all(
-            self._db,
-            "SELECT paper_json FROM appearances WHERE digest_id = ? ORDER BY number",
+        paper_rows = await self._db.execute_fetchall(
+            "SELECT t.paper_json, a.number FROM appearances a"
+            " JOIN paper_texts t ON t.id = a.text_id WHERE a.digest_id = ? ORDER BY a.number",
             (row[0],),
         )
         return Digest(
@@ -274,7 +352,7 @@ class Store:
             title=row[3],
             date_source=DateSource(row[4]),
             url=row[5],
-            papers=tuple(_paper_from_json(paper_row[0]) for paper_row in paper_rows),
+            papers=tuple(_paper_from_json(text, number) for text, number in paper_rows),
         )
 
     async def latest_digest_date(self, on_or_before: dt.date | None = None) -> dt.date | None:
@@ -291,8 +369,13 @@ class Store:
 
     async def paper_by_id(self, arxiv_id: str) -> Paper | None:
         """Return the paper with `arxiv_id` (no version suffix) as in its latest digest."""
-        row = await _one(self._db, "SELECT paper_json FROM papers WHERE arxiv_id = ?", (arxiv_id,))
-        return _paper_from_json(row[0]) if row else None
+        row = await _one(
+            self._db,
+            "SELECT t.paper_json, p.number FROM papers p JOIN paper_texts t ON t.id = p.text_id"
+            " WHERE p.arxiv_id = ?",
+            (arxiv_id,),
+        )
+        return _paper_from_json(row[0], row[1]) if row else None
 
     async def appearances(self, arxiv_id: str) -> list[Appearance]:
         """Return every digest listing of `arxiv_id`, newest first."""
@@ -533,7 +616,13 @@ async def migrate(connection: aiosqlite.Connection, target: int = LATEST_VERSION
     """Apply the migration scripts after the database's version up to `target`.
 
     Each script runs in its own transaction together with its version bump, so a failed
-    migration leaves the database at the previous version. Returns the new version.
+    migration leaves the database at the previous version. Foreign keys are off while
+    scripts run, so a script can rebuild a table that others reference, and each script
+    must leave no violation (`PRAGMA foreign_key_check`). Returns the new version.
+
+    Raises:
+        RuntimeError: the database is newer than this code, or a script left rows that
+            violate a foreign key (that script is rolled back).
     """
     current = await schema_version(connection)
     if current > LATEST_VERSION:
@@ -541,14 +630,37 @@ async def migrate(connection: aiosqlite.Connection, target: int = LATEST_VERSION
             f"database schema version {current} is newer than this bot's {LATEST_VERSION};"
             " upgrade paperbot or restore an older database"
         )
-    for version in range(current + 1, target + 1):
-        script = MIGRATIONS[version - 1]
-        # executescript commits any open transaction first, so BEGIN here starts fresh.
-        await connection.executescript(
-            f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
-        )
-        _log.info("migrated database schema to version %d", version)
-    return max(current, target)
+    if current >= target:
+        return current
+
+    foreign_keys = (await _one(connection, "PRAGMA foreign_keys") or (0,))[0]
+    # SQLite ignores this pragma inside a transaction, so it is set before each BEGIN.
+    await connection.execute("PRAGMA foreign_keys = OFF")
+    try:
+        for version in range(current + 1, target + 1):
+            await _run_migration(connection, version)
+    finally:
+        await connection.execute(f"PRAGMA foreign_keys = {int(foreign_keys)}")
+    return target
+
+
+async def _run_migration(connection: aiosqlite.Connection, version: int) -> None:
+    # executescript commits any open transaction first, so BEGIN here starts fresh.
+    await connection.executescript(f"BEGIN IMMEDIATE;\n{MIGRATIONS[version - 1]}")
+    try:
+        violations = await connection.execute_fetchall("PRAGMA foreign_key_check")
+        if violations:
+            raise RuntimeError(
+                f"migration to schema version {version} left {len(violations)} rows that"
+                f" violate a foreign key, first {tuple(violations[0])}; the database is"
+                f" unchanged at version {version - 1}"
+            )
+        await connection.execute(f"PRAGMA user_version = {version}")
+        await connection.execute("COMMIT")
+    except BaseException:
+        await connection.execute("ROLLBACK")
+        raise
+    _log.info("migrated database schema to version %d", version)
 
 
 async def _one(
@@ -565,12 +677,13 @@ async def _all(
         return list(await cursor.fetchall())
 
 
-# Paper (de)serialisation. JSON keeps the model's field names so rows stay readable.
+# Paper (de)serialisation. JSON keeps the model's field names so rows stay readable, and
+# compact separators match what SQLite's JSON functions write in migration 4.
 
 
-def _paper_json(paper: Paper) -> str:
+def _text_json(paper: Paper) -> str:
+    """Return the stored text of `paper`: every field except its number in the digest."""
     data = {
-        "number": paper.number,
         "title": paper.title,
         "arxiv_id": paper.arxiv_id,
         "arxiv_version": paper.arxiv_version,
@@ -584,13 +697,13 @@ def _paper_json(paper: Paper) -> str:
             for section in paper.sections
         ],
     }
-    return json.dumps(data, ensure_ascii=False)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def _paper_from_json(text: str) -> Paper:
+def _paper_from_json(text: str, number: int) -> Paper:
     data = json.loads(text)
     return Paper(
-        number=data["number"],
+        number=number,
         title=data["title"],
         arxiv_id=data["arxiv_id"],
         arxiv_version=data["arxiv_version"],
@@ -606,5 +719,49 @@ def _paper_from_json(text: str) -> Paper:
     )
 
 
-def _body_text(paper: Paper) -> str:
-    return "\n".join(f"{section.heading}\n{section.markdown}" for section in paper.sections)
+def _search_columns(paper: Paper) -> tuple[str, str, str]:
+    """Return the (arxiv_id, title, body) values that `paper_search` indexes for `paper`."""
+    body = "\n".join(f"{section.heading}\n{section.markdown}" for section in paper.sections)
+    return (
+        search.index_text(paper.arxiv_id),
+        search.index_text(paper.title),
+        search.index_text(body),
+    )
+
+
+@dataclass
+class _StoredPaper:
+    """A paper row read during a save, with every stored text of that paper."""
+
+    row_id: int
+    last_date: str
+    text_id: int
+    # Text JSON → paper_texts row id.
+    texts: dict[str, int]
+
+    def current_paper(self) -> Paper:
+        """Return the paper from its row's current text, with number 0 (not stored there)."""
+        text = next(text for text, text_id in self.texts.items() if text_id == self.text_id)
+        return _paper_from_json(text, 0)
+
+
+class _TextIds:
+    """Text row ids for the papers of one save: stored texts are reused, new ones numbered."""
+
+    def __init__(self, next_id: int) -> None:
+        self._next_id = next_id
+        self._ids: dict[tuple[str, str], int] = {}
+        # (id, arxiv_id, paper_json) rows to insert into paper_texts.
+        self.new_rows: list[tuple[int, str, str]] = []
+
+    def add_known(self, arxiv_id: str, texts: dict[str, int]) -> None:
+        self._ids.update({(arxiv_id, text): text_id for text, text_id in texts.items()})
+
+    def id_for(self, paper: Paper) -> int:
+        key = (paper.arxiv_id, _text_json(paper))
+        text_id = self._ids.get(key)
+        if text_id is None:
+            text_id = self._ids[key] = self._next_id
+            self.new_rows.append((text_id, *key))
+            self._next_id += 1
+        return text_id

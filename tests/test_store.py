@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from pathlib import Path
 
 import aiosqlite
 import pytest
 
+import bot.store
 from bot.digest.model import Bullet, DateSource, Digest, Link, LinkKind, Paper, Section
 from bot.ledger import HEADER_PAPER, DeliveryRecord, DeliveryStatus, Ledger
-from bot.store import SaveOutcome, SqliteLedger, Store, _paper_json, migrate, schema_version
-from bot.store_migrations import LATEST_VERSION
+from bot.store import SaveOutcome, SqliteLedger, Store, migrate, schema_version
+from bot.store_migrations import LATEST_VERSION, MIGRATIONS
 from tests.fakes.clock import FakeClock
 
 DAY_1 = dt.date(2025, 9, 22)
@@ -48,6 +50,28 @@ def make_digest(date: dt.date, *papers: Paper, source: str = "daily.md") -> Dige
         date_source=DateSource.FRONT_MATTER,
         papers=papers,
         url=f"https://example.test/{date}",
+    )
+
+
+def schema_1_json(paper: Paper) -> str:
+    """Return `paper` as schema 1 stored it: one JSON object with its number."""
+    return json.dumps(
+        {
+            "number": paper.number,
+            "title": paper.title,
+            "arxiv_id": paper.arxiv_id,
+            "arxiv_version": paper.arxiv_version,
+            "links": [[link.kind.value, link.url] for link in paper.links],
+            "sections": [
+                {
+                    "heading": section.heading,
+                    "markdown": section.markdown,
+                    "bullets": [[bullet.label, bullet.markdown] for bullet in section.bullets],
+                }
+                for section in paper.sections
+            ],
+        },
+        ensure_ascii=False,
     )
 
 
@@ -91,11 +115,11 @@ async def test_old_schema_migrates_and_keeps_rows(tmp_path: Path) -> None:
         await old.execute(
             "INSERT INTO papers (arxiv_id, title, paper_json, last_date)"
             " VALUES (?, ?, ?, '2025-09-23')",
-            (paper.arxiv_id, paper.title, _paper_json(paper)),
+            (paper.arxiv_id, paper.title, schema_1_json(paper)),
         )
         await old.execute(
             "INSERT INTO appearances (digest_id, number, arxiv_id, paper_json) VALUES (1, 1, ?, ?)",
-            (paper.arxiv_id, _paper_json(paper)),
+            (paper.arxiv_id, schema_1_json(paper)),
         )
 
     store = await Store.open(path)
@@ -104,13 +128,102 @@ async def test_old_schema_migrates_and_keeps_rows(tmp_path: Path) -> None:
         digest = await store.digest_for(DAY_2)
         assert digest is not None
         assert digest.papers == (paper,)
-        # Schema 3 added search; papers from before it are indexed on open.
+        # Schema 4 rebuilt the search index empty; open indexes every paper again.
         hits = await store.search("추론")
         assert [hit.arxiv_id for hit in hits] == ["2509.17765"]
         await store.set_value("k", "v")
         assert await store.get_value("k") == "v"
     finally:
         await store.close()
+
+
+async def write_schema_3_archive(path: Path, *digests: Digest) -> None:
+    """Write `digests` the way schema 3 stored them: JSON per row, search rows filled."""
+    async with aiosqlite.connect(path, isolation_level=None) as old:
+        assert await migrate(old, target=3) == 3
+        for digest_id, digest in enumerate(digests, start=1):
+            await old.execute(
+                "INSERT INTO digests (id, date, source, title, date_source, url, content_hash,"
+                " loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, '2025-09-23T00:00:00+00:00')",
+                (
+                    digest_id,
+                    digest.date.isoformat(),
+                    digest.source,
+                    digest.title,
+                    digest.date_source.value,
+                    digest.url,
+                    str(digest_id),
+                ),
+            )
+            for paper in digest.papers:
+                await old.execute(
+                    "INSERT INTO papers (arxiv_id, title, paper_json, last_date)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (arxiv_id) DO UPDATE SET"
+                    " title = excluded.title, paper_json = excluded.paper_json,"
+                    " last_date = excluded.last_date",
+                    (paper.arxiv_id, paper.title, schema_1_json(paper), digest.date.isoformat()),
+                )
+                await old.execute(
+                    "INSERT INTO appearances (digest_id, number, arxiv_id, paper_json)"
+                    " VALUES (?, ?, ?, ?)",
+                    (digest_id, paper.number, paper.arxiv_id, schema_1_json(paper)),
+                )
+        await old.execute(
+            "INSERT INTO paper_search (rowid, arxiv_id, title, body)"
+            " SELECT id, arxiv_id, title, paper_json FROM papers"
+        )
+
+
+async def count_rows(store: Store, table: str) -> int:
+    rows = await store._db.execute_fetchall(f"SELECT count(*) FROM {table}")  # noqa: S608
+    return int(next(iter(rows))[0])
+
+
+async def test_schema_3_migrates_to_shared_texts(tmp_path: Path) -> None:
+    path = tmp_path / "v3.sqlite3"
+    repeated = make_paper(2, "2509.17765", "Qwen3-Omni", "같은 본문")
+    edited_old = make_paper(1, "2509.18091", "OnePiece", "처음 요약")
+    edited_new = make_paper(3, "2509.18091", "OnePiece", "고친 요약")
+    day_1 = make_digest(DAY_1, edited_old, repeated)
+    day_2 = make_digest(DAY_2, dataclasses.replace(repeated, number=1), edited_new)
+    await write_schema_3_archive(path, day_1, day_2)
+
+    store = await Store.open(path)
+    try:
+        assert await schema_version(store._db) == LATEST_VERSION
+        assert await store.digest_for(DAY_1) == day_1
+        assert await store.digest_for(DAY_2) == day_2
+        assert await store.paper_by_id("2509.18091") == edited_new
+        # One text for the unchanged paper, two for the edited one.
+        assert await count_rows(store, "paper_texts") == 3
+        assert [hit.arxiv_id for hit in await store.search("고친")] == ["2509.18091"]
+        assert await store.search("처음") == []
+
+        # JSON written by the migration matches the store's own, so it is reused.
+        day_3 = make_digest(dt.date(2025, 9, 24), dataclasses.replace(repeated, number=5))
+        await store.save_digest(day_3, "3")
+        assert await count_rows(store, "paper_texts") == 3
+    finally:
+        await store.close()
+
+
+async def test_migration_violating_foreign_key_rolls_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "state.sqlite3"
+    store = await Store.open(path)
+    await store.close()
+    orphan = "INSERT INTO appearances (digest_id, number, arxiv_id, text_id) VALUES (9, 1, 'x', 9);"
+    monkeypatch.setattr(bot.store, "MIGRATIONS", (*MIGRATIONS, orphan))
+
+    async with aiosqlite.connect(path, isolation_level=None) as connection:
+        with pytest.raises(RuntimeError, match="violate a foreign key"):
+            await migrate(connection, target=LATEST_VERSION + 1)
+        assert await schema_version(connection) == LATEST_VERSION
+        rows = await connection.execute_fetchall("SELECT count(*) FROM appearances")
+        assert next(iter(rows))[0] == 0
+        rows = await connection.execute_fetchall("PRAGMA foreign_keys")
+        assert next(iter(rows))[0] == 0
 
 
 async def test_newer_schema_is_rejected(tmp_path: Path) -> None:
@@ -165,6 +278,74 @@ async def test_repeated_paper_has_several_appearances(store: Store) -> None:
     assert paper.sections[1].markdown == "new text"
 
 
+async def test_unchanged_paper_text_stored_once(store: Store) -> None:
+    paper = make_paper(4, "2509.17765", "Qwen3-Omni", "같은 본문")
+    day_1 = make_digest(DAY_1, paper)
+    day_2 = make_digest(DAY_2, dataclasses.replace(paper, number=1))
+    await store.save_digest(day_1, "h1")
+    await store.save_digest(day_2, "h2")
+
+    assert await count_rows(store, "paper_texts") == 1
+    assert await store.digest_for(DAY_1) == day_1
+    assert await store.digest_for(DAY_2) == day_2
+    stored = await store.paper_by_id("2509.17765")
+    assert stored is not None
+    assert stored.number == 1
+
+
+async def test_paper_listed_twice_in_one_digest(store: Store) -> None:
+    digest = make_digest(
+        DAY_2,
+        make_paper(1, "2509.17765", "Qwen3-Omni", "first listing"),
+        make_paper(2, "2509.17765", "Qwen3-Omni", "second listing"),
+    )
+    await store.save_digest(digest, "h")
+
+    assert await store.digest_for(DAY_2) == digest
+    paper = await store.paper_by_id("2509.17765")
+    assert paper is not None
+    assert (paper.number, paper.sections[1].markdown) == (2, "second listing")
+    assert [hit.arxiv_id for hit in await store.search("second")] == ["2509.17765"]
+    assert await store.search("first") == []
+
+
+async def test_changed_digest_deletes_unused_texts(store: Store) -> None:
+    day_1_paper = make_paper(1, "2509.00001", "Kept", "day one text")
+    await store.save_digest(make_digest(DAY_1, day_1_paper), "h1")
+    await store.save_digest(
+        make_digest(DAY_2, day_1_paper, make_paper(2, "2509.00002", "Draft", "draft text")), "h2"
+    )
+
+    fixed = make_digest(
+        DAY_2,
+        make_paper(1, "2509.00001", "Kept", "day two text"),
+        make_paper(2, "2509.00002", "Draft", "fixed text"),
+    )
+    assert await store.save_digest(fixed, "h3") is SaveOutcome.CHANGED
+
+    # Day 1 still shows the first text of 2509.00001; the draft text is gone.
+    assert await count_rows(store, "paper_texts") == 3
+    assert await store.digest_for(DAY_1) == make_digest(DAY_1, day_1_paper)
+    assert await store.digest_for(DAY_2) == fixed
+
+
+async def test_search_follows_changed_paper_text(store: Store) -> None:
+    await store.save_digest(
+        make_digest(DAY_1, make_paper(1, "2509.17765", "Qwen3-Omni", "tokenizer alpha")), "1"
+    )
+    await store.save_digest(
+        make_digest(DAY_2, make_paper(1, "2509.17765", "Qwen3-Omni Report", "tokenizer beta")),
+        "2",
+    )
+
+    assert [hit.arxiv_id for hit in await store.search("beta")] == ["2509.17765"]
+    assert [hit.arxiv_id for hit in await store.search("report")] == ["2509.17765"]
+    assert await store.search("alpha") == []
+    assert [hit.arxiv_id for hit in await store.search("tokenizer")] == ["2509.17765"]
+    # FTS5 checks its own structure; a wrong 'delete' of a contentless row breaks it.
+    await store._db.execute("INSERT INTO paper_search (paper_search) VALUES ('integrity-check')")
+
+
 async def test_older_digest_saved_later_keeps_newer_paper_text(store: Store) -> None:
     await store.save_digest(
         make_digest(DAY_2, make_paper(1, "2509.17765", "Qwen3-Omni", "new text")), "h2"
@@ -179,6 +360,8 @@ async def test_older_digest_saved_later_keeps_newer_paper_text(store: Store) -> 
     day_1 = await store.digest_for(DAY_1)
     assert day_1 is not None
     assert day_1.papers[0].sections[1].markdown == "old text"
+    assert [hit.arxiv_id for hit in await store.search("new")] == ["2509.17765"]
+    assert await store.search("old") == []
 
 
 async def test_digest_round_trip_keeps_every_field(store: Store) -> None:
