@@ -43,7 +43,14 @@ from bot.platforms.base import (
     TransientError,
 )
 from bot.posting import digest_hash
-from bot.schedule import DayPlan, missed_run_to_catch_up, next_run, plan_day, previous_run
+from bot.schedule import (
+    DayPlan,
+    missed_run_to_catch_up,
+    next_run,
+    plan_day,
+    previous_run,
+    zone_of,
+)
 from bot.sources.base import DigestSource, SourceError
 from bot.store import SaveOutcome, Store
 
@@ -286,7 +293,8 @@ class DailyJob:
         while True:
             run_at = next_run(self._clock.now(), schedule)
             self.next_run_at = run_at
-            _log.info("next digest run at %s", run_at.isoformat())
+            local = run_at.astimezone(zone_of(schedule))
+            _log.info("next digest run at %s (%s)", local.isoformat(), schedule.timezone)
             await self._sleep_until(run_at)
             await self.run_day(plan_day(run_at, schedule))
 
