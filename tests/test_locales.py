@@ -58,3 +58,15 @@ def test_unknown_locale_rejected():
 def test_header_localized():
     assert Translator("ko")("header", title="Daily Papers", count=11) == "Daily Papers · 11편"
     assert Translator("en")("header", title="Daily Papers", count=11) == "Daily Papers · 11 papers"
+
+
+# Written-out alternatives such as "을(를)" read as machine output. A Korean string puts its
+# placeholder where no particle follows it, or after a noun such as "채널" that fixes the particle.
+_PARTICLE_ALTERNATIVES = ("(를)", "(가)", "(는)", "(과)", "(으)로")
+
+
+@pytest.mark.parametrize("alternative", _PARTICLE_ALTERNATIVES)
+def test_korean_has_no_particle_alternatives(alternative):
+    catalog = load_catalog("ko")
+
+    assert [key for key, template in catalog.items() if alternative in template] == []
