@@ -628,3 +628,14 @@ def test_long_share_value_leaves_out_button() -> None:
 def test_unknown_response_type_rejected() -> None:
     with pytest.raises(ValueError, match="response_type"):
         render_slack_answer(make_answer(AnswerKind.HELP, ("help",)), response_type="public")
+
+
+def test_no_token_warning_with_bot_token_variable(
+    slack: FakeSlackSocket, service: PaperService, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+
+    with caplog.at_level(logging.WARNING):
+        build_slack_app(make_config(slack), service)
+
+    assert [r.getMessage() for r in caplog.records if "token" in r.getMessage()] == []

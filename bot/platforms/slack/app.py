@@ -35,6 +35,27 @@ DEFAULT_EVENTS_PATH = "/slack/events"
 APP_TOKEN_PREFIX = "xapp-"
 
 
+# The logger that slack-bolt 1.x's AsyncApp writes its framework warnings to.
+BOLT_FRAMEWORK_LOGGER = "slack_bolt.AsyncApp"
+
+
+class _TokenSkippedFilter(logging.Filter):
+    """Drops bolt's warning that a `client` makes the token unused.
+
+    bolt reads SLACK_BOT_TOKEN from the environment as a default token, so the warning fires
+    whenever that variable is set, although the client carries the same token.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+def _quiet_token_warning() -> None:
+    logger = logging.getLogger(BOLT_FRAMEWORK_LOGGER)
+    if not any(isinstance(f, _TokenSkippedFilter) for f in logger.filters):
+        logger.addFilter(_TokenSkippedFilter())
+
+
 class SlackStartError(Exception):
     """Slack refused to open a Socket Mode connection, or could not be reached."""
 
@@ -73,6 +94,7 @@ def build_slack_app(
         )
 
     client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+    _quiet_token_warning()
     bolt = AsyncApp(
         client=client,
         # An empty secret keeps bolt from reading SLACK_SIGNING_SECRET from the environment.
