@@ -372,12 +372,17 @@ def _channels_from_args(args: argparse.Namespace, problems: list[str]) -> list[C
 
 @dataclass(frozen=True)
 class _Question:
-    """One prompt: its text key, the key of the re-ask message, converter and default."""
+    """One prompt: its text key, the keys of the re-ask messages, converter and default.
+
+    `invalid` shows the rejected answer, and `required` is shown instead when the answer is
+    empty and the question has no default.
+    """
 
     prompt: str
     invalid: str
     convert: Callable[[str], Any]
     default: str | None = None
+    required: str = "init_answer_required"
 
 
 class Wizard:
@@ -399,7 +404,7 @@ class Wizard:
         self.t = Translator(DEFAULT_LOCALE)
 
     def ask(self, question: _Question, **values: object) -> Any:
-        """Ask until the answer converts; an empty answer takes the default, if there is one."""
+        """Ask until the answer converts; an empty answer takes the default or shows `required`."""
         prompt = self.t(question.prompt, **values)
         suffix = f" [{question.default}]: " if question.default else ": "
         while True:
@@ -409,6 +414,9 @@ class Wizard:
                 raise _InputEnded(self.t("init_input_ended")) from None
             if not answer and question.default:
                 answer = question.default
+            if not answer:
+                self._write(self.t(question.required))
+                continue
             try:
                 return question.convert(answer)
             except ValueError:
@@ -492,20 +500,43 @@ _SOURCE_KIND_QUESTION = _Question(
     _source_kind,
     default="folder",
 )
-_SOURCE_PATH_QUESTION = _Question("init_ask_source_path", "init_invalid_source_path", _source_path)
+_SOURCE_PATH_QUESTION = _Question(
+    "init_ask_source_path",
+    "init_invalid_source_path",
+    _source_path,
+    required="init_required_source_path",
+)
 _SOURCE_PATTERN_QUESTION = _Question(
     "init_ask_source_pattern",
     "init_invalid_source_pattern",
     check_pattern,
     default=str(_default("source", "pattern")),
 )
-_SOURCE_URL_QUESTION = _Question("init_ask_source_url", "init_invalid_source_url", check_url)
-_PLATFORM_QUESTION = _Question("init_ask_platform", "init_invalid_platform", _platform)
+_SOURCE_URL_QUESTION = _Question(
+    "init_ask_source_url",
+    "init_invalid_source_url",
+    check_url,
+    required="init_required_source_url",
+)
+_PLATFORM_QUESTION = _Question(
+    "init_ask_platform",
+    "init_invalid_platform",
+    _platform,
+    required="init_required_platform",
+)
 # The converters are set per channel, because they depend on the platform answered before.
 _CHANNEL_ID_QUESTIONS = {
-    Platform.SLACK: _Question("init_ask_slack_channel_id", "init_invalid_slack_channel_id", str),
+    Platform.SLACK: _Question(
+        "init_ask_slack_channel_id",
+        "init_invalid_slack_channel_id",
+        str,
+        required="init_required_slack_channel_id",
+    ),
     Platform.DISCORD: _Question(
-        "init_ask_discord_channel_id", "init_invalid_discord_channel_id", str
+        "init_ask_discord_channel_id",
+        "init_invalid_discord_channel_id",
+        str,
+        required="init_required_discord_channel_id",
     ),
 }
 _CHANNEL_NAME_QUESTION = _Question("init_ask_channel_name", "init_invalid_channel_name", str)

@@ -149,6 +149,63 @@ def test_init_korean_prompts_and_cron(tmp_path: Path) -> None:
     assert config.schedule.timezone == "Asia/Seoul"
 
 
+def test_init_empty_answers_get_hint(tmp_path: Path) -> None:
+    (tmp_path / "posts").mkdir()
+    answers = script(
+        "en",
+        "folder",
+        "",  # no default folder
+        "posts",
+        "",  # default pattern
+        "",  # no default platform
+        "   ",  # blank counts as empty
+        "slack",
+        "",  # no default channel id
+        "C0PAPERS",
+        "",  # default name
+        "n",
+        "",  # default time zone
+        "",  # default time
+    )
+
+    result = run_init(tmp_path, "--output", "my.yaml", answers=answers)
+
+    assert result.returncode == 0, result.stderr
+    assert "Answer required: type the path of the folder" in result.stdout
+    assert result.stdout.count("Answer required: type slack or discord.") == 2
+    assert "Answer required: type the Slack channel id, such as C0123456789." in result.stdout
+    # Only the two hints, and not the invalid-answer message with an empty value.
+    assert result.stdout.count("type slack or discord.") == 2
+    assert " is not a Slack channel id" not in result.stdout
+    config = build_config(tmp_path / "my.yaml", require_tokens=False, environ={})
+    assert [(c.platform, c.id) for c in config.channels] == [(Platform.SLACK, "C0PAPERS")]
+
+
+def test_init_empty_answers_get_korean_hint(tmp_path: Path) -> None:
+    answers = script(
+        "",  # default locale ko
+        "http",
+        "",  # no default URL template
+        "https://example.org/_posts/{date}-papers.md",
+        "discord",
+        "",  # no default channel id
+        "100000000000000001",
+        "",
+        "n",
+        "",
+        "",
+    )
+
+    result = run_init(tmp_path, "--output", "ko.yaml", answers=answers)
+
+    assert result.returncode == 0, result.stderr
+    assert "답을 입력하세요: https://example.org/_posts/{date}-papers.md 같은 URL 템플릿" in (
+        result.stdout
+    )
+    assert "답을 입력하세요: 15~21자리 숫자인 Discord 채널 ID" in result.stdout
+    assert "Discord 채널 ID가 아닙니다" not in result.stdout
+
+
 @pytest.mark.parametrize("answered", [0, 1, 5, len(ENGLISH_SESSION) - 1])
 def test_init_end_of_input_writes_nothing(tmp_path: Path, answered: int) -> None:
     (tmp_path / "posts").mkdir()
