@@ -23,7 +23,7 @@ from bot.clock import Clock, SystemClock
 from bot.digest.model import Bullet, DateSource, Digest, Link, LinkKind, Paper, Section
 from bot.ledger import DeliveryRecord, DeliveryStatus
 from bot.search import SearchHit, Suggestion
-from bot.store_migrations import LATEST_VERSION, MIGRATIONS
+from bot.store_migrations import LATEST_VERSION, MIGRATIONS, VACUUM_AFTER
 
 _log = logging.getLogger(__name__)
 
@@ -618,7 +618,8 @@ async def migrate(connection: aiosqlite.Connection, target: int = LATEST_VERSION
     Each script runs in its own transaction together with its version bump, so a failed
     migration leaves the database at the previous version. Foreign keys are off while
     scripts run, so a script can rebuild a table that others reference, and each script
-    must leave no violation (`PRAGMA foreign_key_check`). Returns the new version.
+    must leave no violation (`PRAGMA foreign_key_check`). After a script that frees much
+    space (`VACUUM_AFTER`), VACUUM rewrites the file. Returns the new version.
 
     Raises:
         RuntimeError: the database is newer than this code, or a script left rows that
@@ -641,6 +642,11 @@ async def migrate(connection: aiosqlite.Connection, target: int = LATEST_VERSION
             await _run_migration(connection, version)
     finally:
         await connection.execute(f"PRAGMA foreign_keys = {int(foreign_keys)}")
+
+    # A new database (version 0) has nothing to compact.
+    if current > 0 and any(current < version <= target for version in VACUUM_AFTER):
+        _log.info("compacting the database file after migrating to version %d", target)
+        await connection.execute("VACUUM")
     return target
 
 

@@ -199,6 +199,10 @@ async def test_schema_3_migrates_to_shared_texts(tmp_path: Path) -> None:
         assert [hit.arxiv_id for hit in await store.search("고친")] == ["2509.18091"]
         assert await store.search("처음") == []
 
+        # The migration compacted the file, so the dropped tables left no free pages.
+        rows = await store._db.execute_fetchall("PRAGMA freelist_count")
+        assert next(iter(rows))[0] == 0
+
         # JSON written by the migration matches the store's own, so it is reused.
         day_3 = make_digest(dt.date(2025, 9, 24), dataclasses.replace(repeated, number=5))
         await store.save_digest(day_3, "3")
