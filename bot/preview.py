@@ -632,7 +632,8 @@ def _contents_html(digest: Digest) -> str:
         )
         for paper in digest.papers
     )
-    return _element("ol", items, class_="contents")
+    # Each entry already starts with the digest's own paper number, so the list adds none.
+    return _element("ul", items, class_="contents")
 
 
 def _page_heading(digest: Digest, t: Translator) -> str:
@@ -707,7 +708,8 @@ header h1 { margin: 0 0 4px; font-size: 24px; }
 header p { margin: 2px 0; color: #555; }
 .legend::before { content: ""; display: inline-block; width: 12px; height: 12px; margin-right: 6px;
   vertical-align: -1px; background: #ffe08a; border: 1px solid #d9a400; }
-.contents { columns: 2; margin: 8px 0 16px; padding-left: 24px; font-size: 13px; }
+.contents { columns: 2; margin: 8px 0 16px; padding-left: 0; list-style: none;
+  font-size: 13px; }
 .contents a { color: #1264a3; text-decoration: none; }
 .cells { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
 .column-heading h2 { margin: 0; font-size: 18px; }

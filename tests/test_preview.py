@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 import textwrap
 from dataclasses import dataclass, field
@@ -236,9 +237,20 @@ def test_reference_page_is_self_contained(reference_page: Node):
 
 
 def test_contents_links_every_paper(reference_page: Node):
-    contents = reference_page.find_all("ol", "contents")[0]
+    contents = reference_page.find_all("ul", "contents")[0]
 
     assert contents.hrefs() == {f"#paper-{number}" for number in range(1, 12)}
+
+
+def test_contents_numbers_each_paper_once(reference_page: Node, reference: Digest):
+    [contents] = reference_page.find_all(css="contents")
+    entries = [item.text() for item in contents.find_all("li")]
+
+    # An <ol> would add its own "1." before the digest's number, showing "1. 1. Title".
+    assert contents.tag == "ul"
+    assert entries == [f"{paper.number}. {paper.title}" for paper in reference.papers]
+    page = render_preview(reference, make_config(SLACK_CHANNEL))
+    assert re.search(r"\.contents \{[^}]*list-style: none", page), "a <ul> draws bullets"
 
 
 # Limits and highlighting ----------------------------------------------------------------
