@@ -269,6 +269,28 @@ def test_client_rejects_bad_application_id(
             PaperClient(discord_config(api, application_id=application_id), service, store)
 
 
+def test_client_hides_voice_package_warnings(
+    api: FakeDiscordApp,
+    service: PaperService,
+    store: Store,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # discord.py warns only for the first client of a process, so the flags are set again.
+    monkeypatch.setattr(discord.VoiceClient, "warn_nacl", True)
+    monkeypatch.setattr(discord.VoiceClient, "warn_dave", True)
+
+    with caplog.at_level(logging.WARNING, logger="discord.client"):
+        PaperClient(discord_config(api), service, store)
+        logging.getLogger("discord.client").warning("Attempting a reconnect in 1.00s")
+
+    messages = [r.getMessage() for r in caplog.records if r.name == "discord.client"]
+    assert not [m for m in messages if "PyNaCl" in m]
+    assert not [m for m in messages if "davey" in m]
+    assert messages == ["Attempting a reconnect in 1.00s"]
+    assert discord.VoiceClient.warn_nacl is False, "discord.py no longer warns in Client()"
+
+
 # /paper answers
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "compose_query",
     "discord_invite_url",
     "discord_sync",
+    "hide_voice_package_warnings",
     "invite_permissions",
     "sync_commands",
     "use_discord_api",
@@ -61,6 +62,33 @@ _ELLIPSIS = "…"
 # Language of the base text of command descriptions. Discord shows the base text to every
 # client locale that has no translation.
 _BASE_LOCALE = "en"
+
+
+# Logging
+
+# discord.py 2.7 `Client.__init__` logs these once per process on the `discord.client` logger
+# when the voice packages are missing. paperbot never joins a voice channel, so they only
+# mislead. Other messages of that logger still pass.
+_VOICE_PACKAGE_WARNINGS = frozenset(
+    {
+        "PyNaCl is not installed, voice will NOT be supported",
+        "davey is not installed, voice will NOT be supported",
+    }
+)
+
+
+class _VoicePackageWarningFilter(logging.Filter):
+    """Drops discord.py's warnings about the missing voice packages."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() not in _VOICE_PACKAGE_WARNINGS
+
+
+def hide_voice_package_warnings() -> None:
+    """Install the filter of the missing-voice-package warnings on `discord.client`, once."""
+    logger = logging.getLogger("discord.client")
+    if not any(isinstance(f, _VoicePackageWarningFilter) for f in logger.filters):
+        logger.addFilter(_VoicePackageWarningFilter())
 
 
 # Endpoints and invite
@@ -260,6 +288,7 @@ class PaperClient(discord.Client):
             )
         if config.application_id is not None:
             options.setdefault("application_id", int(config.application_id))
+        hide_voice_package_warnings()
         super().__init__(
             intents=discord.Intents(guilds=True),
             allowed_mentions=discord.AllowedMentions.none(),
