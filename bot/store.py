@@ -727,6 +727,8 @@ def _paper_from_json(text: str, number: int) -> Paper:
 
 def _search_columns(paper: Paper) -> tuple[str, str, str]:
     """Return the (arxiv_id, title, body) values that `paper_search` indexes for `paper`."""
+    # NOTE: a change to `bot.search.index_text` needs a migration that rebuilds
+    # paper_search, because a contentless 'delete' must repeat the indexed values exactly.
     body = "\n".join(f"{section.heading}\n{section.markdown}" for section in paper.sections)
     return (
         search.index_text(paper.arxiv_id),
