@@ -8,18 +8,32 @@ whose settings are missing gets no connector, and the log says what to set.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import itertools
 import logging
 
 from bot.arxiv_lookup import ArxivLookup
 from bot.commands import PaperService
 from bot.config import Config
+from bot.reconnect import Backoff, wait_first_attempt
 from bot.service import ConnectionState, Connector, ConnectorContext
 
 _log = logging.getLogger(__name__)
 
+# How long start() waits for the first connection attempt before it returns and lets the
+# attempt go on in the background. It bounds the delay that a hanging connection adds to
+# the start of the daily job.
+FIRST_ATTEMPT_SECONDS = 30.0
+
 
 class SlackCommandConnector:
-    """Receives Slack's `/paper` commands and share clicks."""
+    """Receives Slack's `/paper` commands and share clicks.
+
+    In Socket Mode a failed `apps.connections.open` is retried in a background task, with
+    delays from `Backoff` on the injected clock, until it succeeds or `close()` is called.
+    After that first connection, slack_sdk reconnects a dropped socket by itself.
+    """
 
     name = "slack-commands"
 
@@ -27,33 +41,87 @@ class SlackCommandConnector:
         from bot.platforms.slack.app import HTTP_MODE, add_slack_routes, build_slack_app
 
         self._config = context.config
+        self._clock = context.clock
         self._app = build_slack_app(context.config, service)
         self._http = context.config.slack.mode == HTTP_MODE
         if self._http:
             add_slack_routes(context.web_app, self._app.bolt)
         self._connection = None
         self._state = ConnectionState.STARTING
+        self._backoff = Backoff()
+        self._task: asyncio.Task[None] | None = None
+        self._settled = asyncio.Event()
 
     async def start(self) -> None:
-        """Open the Socket Mode connection; in HTTP mode the routes are already served.
+        """Start connecting and wait for the first attempt, at most `FIRST_ATTEMPT_SECONDS`.
 
-        A refused connection is logged, not raised, so posting goes on and /healthz reports it.
+        In HTTP mode the routes are already served. A failed attempt is logged, not raised,
+        so posting goes on, /healthz reports `failed`, and the task keeps retrying.
         """
-        from bot.platforms.slack.app import SlackStartError, start_socket_mode
-
         if self._http:
             self._state = ConnectionState.CONNECTED
             _log.info("Slack /paper served over HTTP at /slack/events")
             return
+        self._task = asyncio.create_task(self._keep_connecting(), name="slack-socket-mode")
+        if not await wait_first_attempt(self._settled, FIRST_ATTEMPT_SECONDS):
+            _log.warning(
+                "Slack Socket Mode not connected after %.0f s; still trying", FIRST_ATTEMPT_SECONDS
+            )
+
+    async def _keep_connecting(self) -> None:
+        try:
+            for attempt in itertools.count(1):
+                delay = await self._attempt(attempt)
+                self._settled.set()
+                if delay is None:
+                    return
+                await self._clock.sleep(delay)
+        finally:
+            self._settled.set()
+
+    async def _attempt(self, attempt: int) -> float | None:
+        """Connect once; return the seconds until the next attempt, or None to stop trying."""
+        from bot.platforms.slack.app import SlackStartError, start_socket_mode
+
         try:
             self._connection = await start_socket_mode(self._app, self._config)
-        except SlackStartError as error:
+        except ValueError as error:
+            # An invalid slack.app_token stays invalid until the config is fixed and paperbot
+            # restarts, so retrying cannot help.
             self._state = ConnectionState.FAILED
-            _log.error("Slack /paper unavailable: %s", error)
-            return
+            _log.error("Slack /paper disabled: %s", error)
+            return None
+        except SlackStartError as error:
+            delay = self._backoff.next_delay(rejected=error.rejected_token)
+            self._state = ConnectionState.FAILED
+            _log.error(
+                "Slack /paper unavailable: attempt %d failed, next attempt in %.0f s: %s",
+                attempt,
+                delay,
+                error,
+            )
+            return delay
+        except Exception:
+            delay = self._backoff.next_delay()
+            self._state = ConnectionState.FAILED
+            _log.exception(
+                "Slack /paper unavailable: attempt %d failed on an unexpected error, "
+                "next attempt in %.0f s",
+                attempt,
+                delay,
+            )
+            return delay
         self._state = ConnectionState.CONNECTED
+        if attempt > 1:
+            _log.info("Slack /paper available after %d failed attempts", attempt - 1)
+        return None
 
     async def close(self) -> None:
+        """Stop retrying, close the connection and let the answers in flight finish."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
         if self._connection is not None:
             await self._connection.close()
         await self._app.close()

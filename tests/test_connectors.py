@@ -18,6 +18,7 @@ from bot.connectors import build_connectors
 from bot.platforms.discord.poster import DiscordPoster
 from bot.platforms.slack.poster import SlackPoster
 from bot.service import Service
+from tests.fakes.clock import FakeClock
 from tests.fakes.discord_gateway import APPLICATION_ID, FakeDiscordApp, FakeGateway
 from tests.fakes.fixtures import DISCORD_PAPERS, SLACK_PAPERS, discord_channels, discord_config
 from tests.fakes.slack_api import TOKEN, SlackChannel
@@ -25,6 +26,27 @@ from tests.fakes.slack_socket import APP_TOKEN, FakeSlackSocket
 from tests.test_service import GUARD_SECONDS, ParkingClock, get_json, make_config, seoul
 
 SIGNING_SECRET = "connector-test-signing-secret"
+# Name of the service's daily job task, whose parking sleep `JobParkingClock` reports.
+DAILY_JOB_TASK = "daily-job"
+# A connector's retry after a rejected token waits this long, which parks it in these tests.
+SLOW_RETRY_SECONDS = 300.0
+
+
+class JobParkingClock(ParkingClock):
+    """A ParkingClock whose `idle` means that the daily job parked.
+
+    The connectors retry on the same clock: their short delays pass at once, and their
+    slow retry parks without setting `idle`.
+    """
+
+    async def sleep(self, seconds: float) -> None:
+        task = asyncio.current_task()
+        if task is not None and task.get_name() == DAILY_JOB_TASK:
+            await super().sleep(seconds)
+            return
+        if seconds >= SLOW_RETRY_SECONDS:
+            await asyncio.Future()
+        await FakeClock.sleep(self, seconds)
 
 
 @pytest.fixture
@@ -91,7 +113,7 @@ async def test_socket_mode_answers_paper_from_posted_digest(tmp_path, slack):
 
 
 async def test_rejected_app_token_reported_in_health(tmp_path, slack):
-    clock = ParkingClock(seoul(29, 9, 0))
+    clock = JobParkingClock(seoul(29, 9, 0))
     config = slack_only_config(tmp_path, slack, app_token="xapp-1-wrong")
     service, running = await start_service(config, clock)
 

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -261,6 +262,7 @@ class PaperClient(discord.Client):
         store: The archive, for autocomplete, the digests of answers and the commands hash.
         default_locale: Locale of users whose Discord language the bot has no strings for.
         sync_on_start: Sync the commands on login when their definition changed.
+        ready_callback: Called after each READY from the gateway, once the client is ready.
         **options: Further `discord.Client` options, such as `guild_ready_timeout`.
 
     Raises:
@@ -275,6 +277,7 @@ class PaperClient(discord.Client):
         *,
         default_locale: str = DEFAULT_LOCALE,
         sync_on_start: bool = True,
+        ready_callback: Callable[[], None] | None = None,
         **options: Any,
     ) -> None:
         if not config.token:
@@ -302,6 +305,7 @@ class PaperClient(discord.Client):
         self._service = service
         self._store = store
         self._sync_on_start = sync_on_start
+        self._ready_callback = ready_callback
 
     async def log_in(self) -> None:
         """Log in over REST with the configured token, without connecting to the gateway."""
@@ -351,6 +355,8 @@ class PaperClient(discord.Client):
 
     async def on_ready(self) -> None:
         _log.info("Discord client ready as %s (application %s)", self.user, self.application_id)
+        if self._ready_callback is not None:
+            self._ready_callback()
 
     async def answer_paper(
         self,

@@ -56,8 +56,32 @@ def _quiet_token_warning() -> None:
         logger.addFilter(_TokenSkippedFilter())
 
 
+# Web API error codes that reject the token itself rather than the request.
+# NOTE: these are common authentication errors of the Web API, not checked against the
+# apps.connections.open reference. An unlisted one is retried on the fast schedule.
+_REJECTED_TOKEN_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "not_allowed_token_type",
+    }
+)
+
+
 class SlackStartError(Exception):
-    """Slack refused to open a Socket Mode connection, or could not be reached."""
+    """Slack rejected the Socket Mode connection, or could not be reached.
+
+    Attributes:
+        rejected_token: Slack answered with an authentication error such as `invalid_auth`,
+            so retrying soon with the same token is unlikely to help.
+    """
+
+    def __init__(self, message: str, *, rejected_token: bool = False) -> None:
+        super().__init__(message)
+        self.rejected_token = rejected_token
 
 
 @dataclass
@@ -143,23 +167,29 @@ async def start_socket_mode(app: SlackApp, config: Config) -> SocketModeConnecti
         )
     handler = AsyncSocketModeHandler(app.bolt, app_token=app_token, web_client=app.bolt.client)
     try:
+        await _connect(handler, config.slack.api_url)
+    except BaseException:
+        # Also on cancellation, so a connector closed during an attempt leaves no session open.
+        await handler.close_async()
+        raise
+    _log.info("Slack Socket Mode connected")
+    return SocketModeConnection(handler)
+
+
+async def _connect(handler: AsyncSocketModeHandler, api_url: str) -> None:
+    try:
         # Requested here rather than inside connect(), which retries a rejected token forever.
         handler.client.wss_uri = await handler.client.issue_new_wss_url()
     except SlackApiError as error:
-        await handler.close_async()
-        code = error.response.get("error")
+        code = error.response.get("error") or f"HTTP {error.response.status_code}"
         raise SlackStartError(
             f"apps.connections.open failed with {code}. Check slack.app_token and that "
-            "Socket Mode is enabled for the app"
+            "Socket Mode is enabled for the app",
+            rejected_token=code in _REJECTED_TOKEN_ERRORS,
         ) from None
     except (aiohttp.ClientError, TimeoutError) as error:
-        await handler.close_async()
-        raise SlackStartError(
-            f"apps.connections.open at {config.slack.api_url} failed: {error!r}"
-        ) from error
+        raise SlackStartError(f"apps.connections.open at {api_url} failed: {error!r}") from error
     await handler.connect_async()
-    _log.info("Slack Socket Mode connected")
-    return SocketModeConnection(handler)
 
 
 def add_slack_routes(
