@@ -258,9 +258,6 @@ class Service:
             self._connectors = list(self._connector_factory(context))
         await server.start()
         stack.push_async_callback(server.close)
-        for connector in self._connectors:
-            stack.push_async_callback(self._close_connector, connector)
-            await connector.start()
         self.ledger = DrainingLedger(store.ledger())
         self.job = DailyJob(
             config,
@@ -273,6 +270,16 @@ class Service:
         )
         await self.job.completed_date()
         self._job_task = asyncio.create_task(self.job.run_forever(), name="daily-job")
+        # Started after the job, and side by side, so a slow command connection never
+        # delays the daily post.
+        for connector in self._connectors:
+            stack.push_async_callback(self._close_connector, connector)
+        try:
+            await asyncio.gather(*(connector.start() for connector in self._connectors))
+        except BaseException:
+            # The stack closes the store next, so the job must not outlive this frame.
+            self._job_task.cancel()
+            raise
         _log.info(
             "paperbot running: %d channels, schedule %s %s",
             len(config.channels),
