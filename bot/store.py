@@ -6,6 +6,7 @@ touching its callers.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import enum
 import json
@@ -77,11 +78,17 @@ class CachedMetadata:
 
 
 class Store:
-    """The bot's state in one SQLite database; create it with `await Store.open(path)`."""
+    """The bot's state in one SQLite database; create it with `await Store.open(path)`.
+
+    Every task shares one connection, and a connection reads its own uncommitted writes. So
+    a save's transaction and every other statement take turns on one lock. A read then never
+    returns a half-rewritten digest, and a second save never runs BEGIN inside the first.
+    """
 
     def __init__(self, connection: aiosqlite.Connection, clock: Clock) -> None:
         self._db = connection
         self._clock = clock
+        self._lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: str | Path, *, clock: Clock | None = None) -> Store:
@@ -106,7 +113,7 @@ class Store:
 
     def ledger(self) -> SqliteLedger:
         """Return the delivery ledger kept in this database."""
-        return SqliteLedger(self._db)
+        return SqliteLedger(self._db, self._lock)
 
     async def journal_mode(self) -> str:
         """Return SQLite's journal mode (`wal` for a file database)."""
@@ -128,6 +135,10 @@ class Store:
         search index) follows its most recent digest, so an older digest saved later does
         not overwrite newer text.
         """
+        async with self._lock:
+            return await self._save_digest(digest, content_hash)
+
+    async def _save_digest(self, digest: Digest, content_hash: str) -> SaveOutcome:
         rows = await self._db.execute_fetchall(
             "SELECT id, content_hash FROM digests WHERE date = ? AND source = ?",
             (digest.date.isoformat(), series_key(digest.source)),
@@ -332,6 +343,10 @@ class Store:
 
         With several series on one date and no `source`, the one saved first is returned.
         """
+        async with self._lock:
+            return await self._digest_for(date, source)
+
+    async def _digest_for(self, date: dt.date, source: str | None = None) -> Digest | None:
         sql = "SELECT id, date, source, title, date_source, url FROM digests WHERE date = ?"
         params: tuple[Any, ...] = (date.isoformat(),)
         if source is not None:
@@ -357,6 +372,10 @@ class Store:
 
     async def latest_digest_date(self, on_or_before: dt.date | None = None) -> dt.date | None:
         """Return the most recent digest date, optionally not after `on_or_before`."""
+        async with self._lock:
+            return await self._latest_digest_date(on_or_before)
+
+    async def _latest_digest_date(self, on_or_before: dt.date | None = None) -> dt.date | None:
         if on_or_before is None:
             row = await _one(self._db, "SELECT max(date) FROM digests")
         else:
@@ -369,23 +388,25 @@ class Store:
 
     async def paper_by_id(self, arxiv_id: str) -> Paper | None:
         """Return the paper with `arxiv_id` (no version suffix) as in its latest digest."""
-        row = await _one(
-            self._db,
-            "SELECT t.paper_json, p.number FROM papers p JOIN paper_texts t ON t.id = p.text_id"
-            " WHERE p.arxiv_id = ?",
-            (arxiv_id,),
-        )
+        async with self._lock:
+            row = await _one(
+                self._db,
+                "SELECT t.paper_json, p.number FROM papers p JOIN paper_texts t ON t.id = p.text_id"
+                " WHERE p.arxiv_id = ?",
+                (arxiv_id,),
+            )
         return _paper_from_json(row[0], row[1]) if row else None
 
     async def appearances(self, arxiv_id: str) -> list[Appearance]:
         """Return every digest listing of `arxiv_id`, newest first."""
-        rows = await _all(
-            self._db,
-            "SELECT d.date, a.number, d.source, d.title FROM appearances a"
-            " JOIN digests d ON d.id = a.digest_id WHERE a.arxiv_id = ?"
-            " ORDER BY d.date DESC, d.id",
-            (arxiv_id,),
-        )
+        async with self._lock:
+            rows = await _all(
+                self._db,
+                "SELECT d.date, a.number, d.source, d.title FROM appearances a"
+                " JOIN digests d ON d.id = a.digest_id WHERE a.arxiv_id = ?"
+                " ORDER BY d.date DESC, d.id",
+                (arxiv_id,),
+            )
         return [
             Appearance(arxiv_id, dt.date.fromisoformat(date), number, source, title)
             for date, number, source, title in rows
@@ -393,7 +414,8 @@ class Store:
 
     async def paper_count(self) -> int:
         """Return the number of distinct papers in the archive."""
-        row = await _one(self._db, "SELECT count(*) FROM papers")
+        async with self._lock:
+            row = await _one(self._db, "SELECT count(*) FROM papers")
         return int(row[0])
 
     # Search
@@ -405,6 +427,10 @@ class Store:
         contains every term, then the rest by bm25. When no paper contains every term,
         papers containing any term are returned.
         """
+        async with self._lock:
+            return await self._search(query, limit)
+
+    async def _search(self, query: str, limit: int) -> list[SearchHit]:
         scored: dict[str, tuple[str, float]] = {}
         for arxiv_id in search.find_arxiv_ids(query):
             row = await _one(self._db, "SELECT title FROM papers WHERE arxiv_id = ?", (arxiv_id,))
@@ -468,6 +494,10 @@ class Store:
 
         An empty prefix returns the papers of the latest digest.
         """
+        async with self._lock:
+            return await self._suggest(prefix, limit)
+
+    async def _suggest(self, prefix: str, limit: int) -> list[Suggestion]:
         if not prefix.strip():
             return await self._latest_digest_suggestions(limit)
 
@@ -495,8 +525,8 @@ class Store:
         return [Suggestion(arxiv_id, title) for arxiv_id, title in suggestions.items()][:limit]
 
     async def _latest_digest_suggestions(self, limit: int) -> list[Suggestion]:
-        date = await self.latest_digest_date()
-        digest = await self.digest_for(date) if date else None
+        date = await self._latest_digest_date()
+        digest = await self._digest_for(date) if date else None
         papers = digest.papers if digest else ()
         return [Suggestion(paper.arxiv_id, paper.title) for paper in papers[:limit]]
 
@@ -504,11 +534,12 @@ class Store:
 
     async def cached_arxiv(self, arxiv_id: str) -> CachedMetadata | None:
         """Return the cached arXiv metadata of `arxiv_id`, or None."""
-        row = await _one(
-            self._db,
-            "SELECT metadata_json, fetched_at FROM arxiv_cache WHERE arxiv_id = ?",
-            (arxiv_id,),
-        )
+        async with self._lock:
+            row = await _one(
+                self._db,
+                "SELECT metadata_json, fetched_at FROM arxiv_cache WHERE arxiv_id = ?",
+                (arxiv_id,),
+            )
         if row is None:
             return None
         return CachedMetadata(arxiv_id, json.loads(row[0]), dt.datetime.fromisoformat(row[1]))
@@ -517,63 +548,75 @@ class Store:
         self, arxiv_id: str, metadata: dict[str, Any], fetched_at: dt.datetime
     ) -> None:
         """Store (or replace) the arXiv metadata of `arxiv_id`."""
-        await self._db.execute(
-            "INSERT OR REPLACE INTO arxiv_cache (arxiv_id, metadata_json, fetched_at)"
-            " VALUES (?, ?, ?)",
-            (arxiv_id, json.dumps(metadata, ensure_ascii=False), fetched_at.isoformat()),
-        )
+        async with self._lock:
+            await self._db.execute(
+                "INSERT OR REPLACE INTO arxiv_cache (arxiv_id, metadata_json, fetched_at)"
+                " VALUES (?, ?, ?)",
+                (arxiv_id, json.dumps(metadata, ensure_ascii=False), fetched_at.isoformat()),
+            )
 
     async def get_value(self, key: str) -> str | None:
         """Return the stored value of `key`, or None."""
-        row = await _one(self._db, "SELECT value FROM kv WHERE key = ?", (key,))
+        async with self._lock:
+            row = await _one(self._db, "SELECT value FROM kv WHERE key = ?", (key,))
         return row[0] if row else None
 
     async def set_value(self, key: str, value: str) -> None:
         """Store `value` under `key`, replacing any earlier value."""
-        await self._db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, value))
+        async with self._lock:
+            await self._db.execute(
+                "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, value)
+            )
 
 
 class SqliteLedger:
-    """The delivery ledger (`bot.ledger.Ledger`) in the store's `deliveries` table."""
+    """The delivery ledger (`bot.ledger.Ledger`) in the store's `deliveries` table.
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    `lock` is the store's lock, so a record never joins a digest save's transaction.
+    """
+
+    def __init__(self, connection: aiosqlite.Connection, lock: asyncio.Lock | None = None) -> None:
         self._db = connection
+        self._lock = lock or asyncio.Lock()
 
     async def get(self, channel: str, digest_date: dt.date, paper: int) -> DeliveryRecord | None:
         """Return the record of one (channel, date, paper), or None when nothing was tried."""
-        row = await _one(
-            self._db,
-            f"SELECT {_LEDGER_COLUMNS} FROM deliveries"  # noqa: S608
-            " WHERE channel = ? AND digest_date = ? AND paper = ?",
-            (channel, digest_date.isoformat(), paper),
-        )
+        async with self._lock:
+            row = await _one(
+                self._db,
+                f"SELECT {_LEDGER_COLUMNS} FROM deliveries"  # noqa: S608
+                " WHERE channel = ? AND digest_date = ? AND paper = ?",
+                (channel, digest_date.isoformat(), paper),
+            )
         return _record(row) if row else None
 
     async def put(self, record: DeliveryRecord) -> None:
         """Insert or replace the record with the same (channel, date, paper) key."""
-        await self._db.execute(
-            f"INSERT OR REPLACE INTO deliveries ({_LEDGER_COLUMNS})"  # noqa: S608
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                record.channel,
-                record.digest_date.isoformat(),
-                record.paper,
-                record.status.value,
-                record.nonce,
-                record.message_id,
-                record.content_hash,
-                record.error,
-            ),
-        )
+        async with self._lock:
+            await self._db.execute(
+                f"INSERT OR REPLACE INTO deliveries ({_LEDGER_COLUMNS})"  # noqa: S608
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.channel,
+                    record.digest_date.isoformat(),
+                    record.paper,
+                    record.status.value,
+                    record.nonce,
+                    record.message_id,
+                    record.content_hash,
+                    record.error,
+                ),
+            )
 
     async def records(self, channel: str, digest_date: dt.date) -> list[DeliveryRecord]:
         """Return the channel's records for one digest date, ordered by paper number."""
-        rows = await _all(
-            self._db,
-            f"SELECT {_LEDGER_COLUMNS} FROM deliveries"  # noqa: S608
-            " WHERE channel = ? AND digest_date = ? ORDER BY paper",
-            (channel, digest_date.isoformat()),
-        )
+        async with self._lock:
+            rows = await _all(
+                self._db,
+                f"SELECT {_LEDGER_COLUMNS} FROM deliveries"  # noqa: S608
+                " WHERE channel = ? AND digest_date = ? ORDER BY paper",
+                (channel, digest_date.isoformat()),
+            )
         return [_record(row) for row in rows]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import json
@@ -381,6 +382,37 @@ async def test_digest_round_trip_keeps_every_field(store: Store) -> None:
 
     assert await store.digest_for(DAY_2) == digest
     assert await store.digest_for(DAY_1) is None
+
+
+async def test_read_during_changed_save_sees_whole_digest(store: Store) -> None:
+    papers = [make_paper(n, f"2509.{10000 + n}", f"Title {n}", "old") for n in range(1, 11)]
+    changed = [make_paper(n, f"2509.{10000 + n}", f"Title {n} v2", "new") for n in range(1, 11)]
+    await store.save_digest(make_digest(DAY_2, *papers), "h1")
+
+    save = asyncio.create_task(store.save_digest(make_digest(DAY_2, *changed), "h2"))
+    counts = []
+    while not save.done():
+        digest = await store.digest_for(DAY_2)
+        assert digest is not None
+        counts.append(len(digest.papers))
+        hits = await store.search("Title 7")
+        counts.append(len(hits))
+    assert await save is SaveOutcome.CHANGED
+
+    assert counts
+    assert set(counts[0::2]) == {10}
+    assert 0 not in counts[1::2]
+
+
+async def test_concurrent_saves_both_commit(store: Store) -> None:
+    day_1 = make_digest(DAY_1, make_paper(1, "2509.00001", "A"), make_paper(2, "2509.00002", "B"))
+    day_2 = make_digest(DAY_2, make_paper(1, "2509.00003", "C"))
+
+    outcomes = await asyncio.gather(store.save_digest(day_1, "1"), store.save_digest(day_2, "2"))
+
+    assert outcomes == [SaveOutcome.NEW, SaveOutcome.NEW]
+    assert await store.digest_for(DAY_1) == day_1
+    assert await store.digest_for(DAY_2) == day_2
 
 
 async def test_two_series_on_one_date(store: Store) -> None:
