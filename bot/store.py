@@ -481,7 +481,9 @@ class Store:
             self._db,
             "SELECT a.arxiv_id, d.date, a.number FROM appearances a"  # noqa: S608
             f" JOIN digests d ON d.id = a.digest_id WHERE a.arxiv_id IN ({placeholders})"
-            " ORDER BY d.date DESC, d.id DESC",
+            # On a date with two series, the series saved first wins, as in `digest_for`, so
+            # `/paper DATE N` with the hit's date and number opens the same paper.
+            " ORDER BY d.date DESC, d.id, a.number",
             tuple(arxiv_ids),
         )
         latest: dict[str, tuple[dt.date, int]] = {}

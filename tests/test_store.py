@@ -560,6 +560,32 @@ async def test_search_hit_has_latest_appearance(store: Store) -> None:
     assert (hits[0].date, hits[0].number, hits[0].title) == (DAY_2, 2, "Qwen3-Omni")
 
 
+async def test_search_hit_number_matches_date_lookup(store: Store) -> None:
+    # Two series on one date list the same paper under different numbers.
+    daily = make_digest(
+        DAY_2,
+        make_paper(1, "2509.18091", "OnePiece"),
+        make_paper(2, "2509.17765", "Qwen3-Omni"),
+        source="daily.md",
+    )
+    arxiv = make_digest(
+        DAY_2,
+        make_paper(1, "2509.00001", "Other"),
+        make_paper(5, "2509.17765", "Qwen3-Omni"),
+        source="Arxiv.md",
+    )
+    await store.save_digest(daily, "a")
+    await store.save_digest(arxiv, "b")
+
+    hits = await store.search("qwen3")
+    listed = await store.digest_for(DAY_2)
+
+    assert len(hits) == 1
+    assert (hits[0].date, hits[0].number) == (DAY_2, 2)
+    assert listed is not None
+    assert [p.arxiv_id for p in listed.papers if p.number == hits[0].number] == ["2509.17765"]
+
+
 async def test_search_empty_query_returns_nothing(store: Store) -> None:
     await store.save_digest(make_digest(DAY_2, make_paper(1, "2509.17765", "Qwen3-Omni")), "h")
     assert await store.search("") == []
