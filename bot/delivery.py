@@ -264,8 +264,9 @@ class _ChannelRun:
             nonce=nonce,
             content_hash=payload_hash(payload),
         )
-        # An IN_FLIGHT record left by a crashed run may stand for a message the platform has.
-        look_up_first = previous is not None and previous.status is DeliveryStatus.IN_FLIGHT
+        # An IN_FLIGHT record left by a crashed run may stand for a message the platform has,
+        # and so may a FAILED one whose last attempt timed out after the platform accepted it.
+        look_up_first = previous is not None
         await self.ledger.put(record)
         try:
             result = await self._post_once(paper, target, payload, look_up_first=look_up_first)
@@ -522,10 +523,11 @@ async def deliver(
     Sends and edits are paced by `poster.rate` on `clock`. A 429 waits its Retry-After and a
     transient error backs off from `backoff_seconds`, doubling up to `max_backoff_seconds`,
     for at most `config.max_retries` retries per message. Before a message is sent again after
-    a transient error, or after a crash left it IN_FLIGHT, `poster.find_sent` looks for it. A
-    permanent error or exhausted retries stops that channel only. A message the ledger has as
-    sent is skipped when its payload is unchanged, and otherwise edited in place if the
-    channel has `on_edit: update`. Ledger records of papers no longer in the digest are left.
+    a transient error, or when an earlier run left it IN_FLIGHT or FAILED, `poster.find_sent`
+    looks for it. A permanent error or exhausted retries stops that channel only. A message
+    the ledger has as sent is skipped when its payload is unchanged, and otherwise edited in
+    place if the channel has `on_edit: update`. Ledger records of papers no longer in the
+    digest are left.
 
     Args:
         digest: The day's digest; paper numbers must be unique and positive.

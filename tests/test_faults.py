@@ -35,7 +35,7 @@ from tests.fakes.fixtures import (  # noqa: F401 - pytest fixtures
     slack_config,
     start_server,
 )
-from tests.fakes.server import Drop, Hang, RateLimit, ServerError
+from tests.fakes.server import Drop, DropAfterProcessing, Hang, RateLimit, ServerError
 from tests.fakes.slack_api import FakeSlack
 
 TEN_PAPERS = FIXTURES / "digests" / "2025-08-29-daily-papers-20250829.md"
@@ -194,6 +194,32 @@ async def test_faults_retries_exhausted_not_completed(
     assert await store.get_value(COMPLETED_DATE_KEY) is None
 
     # A restart within the grace period posts the rest.
+    restarted = await make_job(tmp_path, store, posters, clock).run_day(plan_day(RUN_AT, SCHEDULE))
+
+    assert restarted is DayOutcome.POSTED
+    assert slack_papers(slack) == EXPECTED
+
+
+async def test_faults_failed_after_accepted_send_not_resent(
+    tmp_path: Path,
+    store: Store,
+    posters: dict[Platform, Poster],
+    fakes: tuple[FakeSlack, FakeDiscord],
+    clock: FakeClock,
+) -> None:
+    slack, _ = fakes
+    # Slack stores the last attempt but its response is lost, so the retries run out.
+    slack.inject("chat.postMessage", *[ServerError(500)] * 5, DropAfterProcessing())
+    job = make_job(tmp_path, store, posters, clock)
+
+    outcome = await job.run_day(plan_day(RUN_AT, SCHEDULE))
+
+    assert outcome is DayOutcome.PARTLY_POSTED
+    assert slack_papers(slack) == [0]
+    failed = await store.ledger().get("slack-papers", DAY, 0)
+    assert failed is not None
+    assert failed.status is DeliveryStatus.FAILED
+
     restarted = await make_job(tmp_path, store, posters, clock).run_day(plan_day(RUN_AT, SCHEDULE))
 
     assert restarted is DayOutcome.POSTED
