@@ -38,6 +38,10 @@ _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SLACK_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 _DISCORD_SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
 _MAX_CONFIG_BYTES = 1024 * 1024
+# A clock time with a one- or two-digit hour: 8:30, 08:30 or 08:30:15.
+_CLOCK_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+# YAML 1.1 base-60 numbers (8:30 is 510, 1:30.5 is 90.5), which PyYAML resolves as int/float.
+_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
 
 
 @dataclass(frozen=True)
@@ -99,13 +103,20 @@ def _choice(*choices: str) -> Callable[[Any], str]:
 
 
 def _time_of_day(value: Any) -> dt.time:
-    # YAML 1.1 reads an unquoted 08:30 as the sexagesimal integer 510.
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
-        return dt.time(value // 60, value % 60)
+    # A bare integer such as 830 or 1430 has no clear hour, so only text is accepted. The
+    # config loader keeps an unquoted 8:30 as text instead of YAML's base-60 integer 510.
+    invalid = _Invalid(f'expected a time of day such as "08:30", got {_describe(value)}')
+    if not isinstance(value, str):
+        raise invalid
+    text = value.strip()
+    clock_time = _CLOCK_TIME.match(text)
     try:
-        return dt.time.fromisoformat(_str(value))
+        if clock_time:
+            hour, minute, second = (int(part or 0) for part in clock_time.groups())
+            return dt.time(hour, minute, second)
+        return dt.time.fromisoformat(text)
     except ValueError:
-        raise _Invalid(f'expected a time of day such as "08:30", got {_describe(value)}') from None
+        raise invalid from None
 
 
 def _zone(value: Any) -> str:
@@ -381,9 +392,22 @@ CHANNEL_KEYS: tuple[KeySpec, ...] = (
 # --- YAML with line numbers ---
 
 
+class _ConfigLoader(yaml.SafeLoader):
+    """SafeLoader that reads an unquoted base-60 number such as 24:00 as a string.
+
+    YAML 1.1 reads `time: 8:30` as 510 and `time: 24:00` as 1440, so an invalid time of
+    day would become a valid-looking number of minutes.
+    """
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode and implicit[0] and _SEXAGESIMAL.match(value):
+            return "tag:yaml.org,2002:str"
+        return super().resolve(kind, value, implicit)
+
+
 def _compose(text: str) -> tuple[Any, dict[str, int]]:
     """Parse YAML and return the data and the 1-based line of each key path."""
-    loader = yaml.SafeLoader(text)
+    loader = _ConfigLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:

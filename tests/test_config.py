@@ -172,6 +172,30 @@ def test_unquoted_time_and_numeric_discord_id_accepted(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("written", "expected"),
+    [("8:30", dt.time(8, 30)), ("23:05", dt.time(23, 5)), ("0:00", dt.time(0, 0))],
+)
+def test_unquoted_time_with_one_digit_hour(tmp_path, written, expected):
+    path = write_config(tmp_path, f"source: {{path: .}}\nschedule: {{time: {written}}}\n")
+
+    config = build_config(path, require_tokens=False)
+
+    assert config.schedule.time == expected
+
+
+@pytest.mark.parametrize("written", ["24:00", "25:00", "1430", "830", "12:75"])
+def test_unquoted_invalid_time_rejected(tmp_path, written):
+    # YAML 1.1 reads 24:00 as the base-60 integer 1440, and 1430 is an integer too.
+    path = write_config(tmp_path, f"source: {{path: .}}\nschedule: {{deadline: {written}}}\n")
+
+    problems = problems_of(path, require_tokens=False)
+
+    assert len(problems) == 1
+    assert "schedule.deadline: expected a time of day" in problems[0]
+    assert written in problems[0]
+
+
+@pytest.mark.parametrize(
     ("content", "expected"),
     [
         (b"channels: [\n", "invalid YAML"),
