@@ -48,6 +48,12 @@ _PAPER_SITES = {"arxiv.org": "arXiv", "alphaxiv.org": "alphaXiv", "huggingface.c
 _WHITESPACE_CONTROLS = frozenset("\t\n\r")
 
 _NUMBER = re.compile(r"\d+", re.ASCII)
+# Ways people write "paper 3": `3번`, `3번째` (Korean counters) and `#3`.
+_COUNTED_NUMBER = re.compile(r"#?(\d+)(?:번째|번)?", re.ASCII)
+# Korean particles typed after an id, as in `2509.17765를 보여줘`-style queries cut short.
+_TRAILING_PARTICLE = re.compile(r"(?<=[0-9])(?:으로|를|을|은|는|이|가|의|에|로|과|와|도|만)$")
+# A new-style id typed with a capital V before its version.
+_CAPITAL_VERSION = re.compile(r"(\d{4}\.\d{4,5})V(\d+)", re.ASCII)
 _DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})|(\d{4})(\d{2})(\d{2})", re.ASCII)
 _DATE_AND_NUMBER = re.compile(r"(\S+)\s+(\d+)", re.ASCII)
 _URL = re.compile(r"(?:https?://|www\.)\S+|[\w.-]+\.(?:org|co|com)/\S*", re.IGNORECASE)
@@ -130,7 +136,7 @@ def parse_paper_query(text: str, *, today: dt.date) -> PaperQuery:
     Raises:
         QueryError: for invalid input; its key and values name the localized message.
     """
-    cleaned = clean_query(text)
+    cleaned = _normalize_shorthand(clean_query(text))
     if not cleaned:
         return PaperList()
     if cleaned.casefold() in HELP_WORDS:
@@ -149,6 +155,20 @@ def parse_paper_query(text: str, *, today: dt.date) -> PaperQuery:
         return PaperById(_ref_from_url(cleaned))
     ref = parse_arxiv_id(cleaned)
     return PaperById(ref) if ref else Keywords(cleaned)
+
+
+def _normalize_shorthand(text: str) -> str:
+    """Rewrite `3번`, `#3`, `2025-09-23 3번`, a particle after an id and `V2` to the plain forms."""
+    words = text.split(" ")
+    numbered = len(words) == 1 or (len(words) == 2 and _DATE.fullmatch(words[0]) is not None)
+    counted = _COUNTED_NUMBER.fullmatch(words[-1]) if numbered else None
+    if counted:
+        words[-1] = counted.group(1)
+    text = " ".join(words)
+    if " " not in text:
+        text = _TRAILING_PARTICLE.sub("", text)
+        text = _CAPITAL_VERSION.sub(r"\1v\2", text)
+    return text
 
 
 def _paper_number(text: str) -> int:

@@ -407,3 +407,20 @@ async def test_answer_hides_internal_errors(
     assert "secret" not in answer.lines[0]
     assert any(record.exc_info for record in caplog.records)
     assert "secret internal detail" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("3번", PaperByNumber(3)),
+        ("3번째", PaperByNumber(3)),
+        ("#3", PaperByNumber(3)),
+        ("2025-09-23 3번", PaperByNumber(3, dt.date(2025, 9, 23))),
+        ("2509.17765를", PaperById(ArxivRef("2509.17765"))),
+        ("2509.17765V2", PaperById(ArxivRef("2509.17765", 2))),
+        ("추론을", Keywords("추론을")),
+        ("멀티모달 3번", Keywords("멀티모달 3번")),
+    ],
+)
+def test_parse_korean_shorthand(text: str, expected: object) -> None:
+    assert parse_paper_query(text, today=TODAY) == expected
