@@ -242,8 +242,9 @@ def test_port_and_application_id_checked(tmp_path):
 
     problems = problems_of(path, require_tokens=False)
 
+    expected_id = 'expected a numeric Discord id of 15 to 21 digits, got "abc"'
     assert problems == [
-        f'{path}:4: discord.application_id: expected a numeric Discord id of 15 to 21 digits, got "abc"',
+        f"{path}:4: discord.application_id: {expected_id}",
         f"{path}:3: health.port: expected a value <= 65535, got 70000",
     ]
 
