@@ -325,8 +325,9 @@ def _bad_input_errors() -> tuple[type[BaseException], ...]:
     from bot.discord_admin import DiscordSetupError
     from bot.health import HealthServerError
     from bot.posting import ChannelSelectionError
+    from bot.sources.base import SourceError
 
-    errors: list[type[BaseException]] = [
+    return (
         BackfillRangeError,
         ConfigError,
         DigestError,
@@ -334,14 +335,8 @@ def _bad_input_errors() -> tuple[type[BaseException], ...]:
         ChannelSelectionError,
         DiscordSetupError,
         HealthServerError,
-    ]
-    try:
-        from bot.sources.base import SourceError
-    except ImportError:  # pragma: no cover - sources not installed yet
-        pass
-    else:
-        errors.append(SourceError)
-    return tuple(errors)
+        SourceError,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
